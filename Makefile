@@ -1,0 +1,29 @@
+EXTENSION = mailstatus
+EXTVERSION = 0.1.0
+
+MODULE_big = mailstatus
+OBJS = src/mailstatus.o src/mail_status.o src/status_aggregates.o \
+       src/sendgrid_event.o src/ingest.o
+DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+
+REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects \
+          message_id_and_timestamps views order_independence triggers
+REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
+
+PG_CPPFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+SHLIB_LINK = -lcrypto
+
+EXTRA_CLEAN = tmp_check results regression.diffs regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell command -v $(PG_CONFIG) >/dev/null 2>&1 && $(PG_CONFIG) --pgxs)
+ifneq ($(PGXS),)
+include $(PGXS)
+endif
+
+# The README's quick start: each target brings what it needs on a fresh Debian 12 machine.
+.PHONY: demo test
+demo:
+	test/run demo
+test:
+	test/run test

@@ -1,0 +1,341 @@
+/*
+ * ingest_sendgrid_event(jsonb): stores a webhook batch (or one event) in
+ * mailstatus.event.  A call maps every element, sorts the events by dedup
+ * key (so concurrent, overlapping batches lock index entries in one order),
+ * and inserts them with one cached INSERT ... ON CONFLICT DO NOTHING per
+ * chunk, through the executor, so triggers on mailstatus.event fire.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+
+#include "ingest.h"
+
+/* Events per INSERT statement: bounds the array a huge body builds at once. */
+#define INGEST_CHUNK_EVENTS 10000
+
+/* Per-backend plans, valid while the tables they were made for exist. */
+typedef struct IngestPlans
+{
+	Oid			event_relid;
+	Oid			rejected_relid;
+	SPIPlanPtr	insert_events;
+	SPIPlanPtr	insert_rejects;
+} IngestPlans;
+
+static IngestPlans ingest_plans;
+
+/* A batch with nothing in it, stamped with the transaction's time. */
+void
+ingest_batch_init(IngestBatch *batch)
+{
+	memset(batch, 0, sizeof(IngestBatch));
+	batch->received_at = GetCurrentTransactionStartTimestamp();
+}
+
+/* Keeps an element that cannot be stored, with the reason, for mailstatus.rejected_event. */
+void
+ingest_batch_add_reject(IngestBatch *batch, Jsonb *element, const char *reason)
+{
+	if (batch->nrejects == batch->rejects_capacity)
+	{
+		batch->rejects_capacity = Max(16, batch->rejects_capacity * 2);
+		batch->reject_reasons = batch->reject_reasons == NULL ?
+			palloc(sizeof(Datum) * batch->rejects_capacity) :
+			repalloc(batch->reject_reasons, sizeof(Datum) * batch->rejects_capacity);
+		batch->reject_elements = batch->reject_elements == NULL ?
+			palloc(sizeof(Datum) * batch->rejects_capacity) :
+			repalloc(batch->reject_elements, sizeof(Datum) * batch->rejects_capacity);
+	}
+	batch->reject_reasons[batch->nrejects] = PointerGetDatum(cstring_to_text(reason));
+	batch->reject_elements[batch->nrejects] = PointerGetDatum(element);
+	batch->nrejects++;
+}
+
+/* Maps one element into the batch, as an event or as a reject. */
+void
+ingest_batch_add(IngestBatch *batch, Jsonb *element)
+{
+	MappedEvent *row;
+
+	if (batch->nevents == batch->events_capacity)
+	{
+		batch->events_capacity = Max(64, batch->events_capacity * 2);
+		batch->events = batch->events == NULL ?
+			palloc(sizeof(MappedEvent) * batch->events_capacity) :
+			repalloc_huge(batch->events, sizeof(MappedEvent) * batch->events_capacity);
+	}
+	row = &batch->events[batch->nevents];
+	sendgrid_event_map(element, batch->received_at, row);
+	if (row->reject_reason != NULL)
+		ingest_batch_add_reject(batch, element, row->reject_reason);
+	else
+		batch->nevents++;
+}
+
+/* qsort comparator: events by dedup key, bytewise. */
+static int
+mapped_event_compare(const void *a, const void *b)
+{
+	return strcmp(((const MappedEvent *) a)->event_key, ((const MappedEvent *) b)->event_key);
+}
+
+/* OID of a table of the extension's fixed schema. */
+static Oid
+mailstatus_table_oid(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid("mailstatus", false));
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table mailstatus.%s does not exist", name),
+				 errhint("Reinstall the extension: DROP EXTENSION mailstatus; CREATE EXTENSION mailstatus;")));
+	return relid;
+}
+
+/* Prepares and keeps a plan for the rest of the backend's life. */
+static SPIPlanPtr
+prepare_kept_plan(const char *query, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(query, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", query, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+/* Makes sure the cached plans were made for the tables that exist now. */
+static void
+ingest_plans_refresh(void)
+{
+	Oid			event_relid = mailstatus_table_oid("event");
+	Oid			rejected_relid = mailstatus_table_oid("rejected_event");
+	StringInfoData query;
+	Oid			argtypes[2];
+
+	if (ingest_plans.insert_events != NULL &&
+		ingest_plans.event_relid == event_relid &&
+		ingest_plans.rejected_relid == rejected_relid)
+		return;
+	if (ingest_plans.insert_events != NULL)
+		SPI_freeplan(ingest_plans.insert_events);
+	if (ingest_plans.insert_rejects != NULL)
+		SPI_freeplan(ingest_plans.insert_rejects);
+	memset(&ingest_plans, 0, sizeof(IngestPlans));
+
+	initStringInfo(&query);
+	appendStringInfoString(&query, "INSERT INTO mailstatus.event (");
+	for (int i = 0; i < EVENT_NCOLUMNS; i++)
+		appendStringInfo(&query, "%s%s", i > 0 ? ", " : "", quote_identifier(event_column_names[i]));
+	appendStringInfoString(&query, ") SELECT ");
+	for (int i = 0; i < EVENT_NCOLUMNS; i++)
+		appendStringInfo(&query, "%su.%s", i > 0 ? ", " : "", quote_identifier(event_column_names[i]));
+	appendStringInfoString(&query, " FROM pg_catalog.unnest($1) AS u ON CONFLICT (event_key) DO NOTHING");
+	argtypes[0] = get_array_type(get_rel_type_id(event_relid));
+	ingest_plans.insert_events = prepare_kept_plan(query.data, 1, argtypes);
+
+	argtypes[0] = TEXTARRAYOID;
+	argtypes[1] = get_array_type(JSONBOID);
+	ingest_plans.insert_rejects = prepare_kept_plan(
+		"INSERT INTO mailstatus.rejected_event (reason, element) "
+		"SELECT r.reason, r.element FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS r(reason, element)",
+		2, argtypes);
+	ingest_plans.event_relid = event_relid;
+	ingest_plans.rejected_relid = rejected_relid;
+}
+
+/* Runs a kept INSERT plan and returns how many rows it inserted. */
+static uint64
+execute_insert(SPIPlanPtr plan, Datum *args)
+{
+	int			rc = SPI_execute_plan(plan, args, NULL, false, 0);
+
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/* Inserts events[0..n) as one statement; returns how many were new. */
+static uint64
+insert_event_chunk(MappedEvent *events, int n, TupleDesc rowdesc, const int *attnum_of_column)
+{
+	Datum	   *rows = palloc(sizeof(Datum) * n);
+	HeapTuple  *tuples = palloc(sizeof(HeapTuple) * n);
+	Datum	   *values = palloc(sizeof(Datum) * rowdesc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * rowdesc->natts);
+	Datum		args[1];
+	uint64		inserted;
+
+	for (int i = 0; i < n; i++)
+	{
+		for (int a = 0; a < rowdesc->natts; a++)
+			nulls[a] = true;
+		for (int c = 0; c < EVENT_NCOLUMNS; c++)
+		{
+			values[attnum_of_column[c]] = events[i].values[c];
+			nulls[attnum_of_column[c]] = events[i].nulls[c];
+		}
+		tuples[i] = heap_form_tuple(rowdesc, values, nulls);
+		rows[i] = HeapTupleGetDatum(tuples[i]);
+	}
+	args[0] = PointerGetDatum(construct_array(rows, n, rowdesc->tdtypeid, -1, false, TYPALIGN_DOUBLE));
+	inserted = execute_insert(ingest_plans.insert_events, args);
+	for (int i = 0; i < n; i++)
+		heap_freetuple(tuples[i]);
+	pfree(DatumGetPointer(args[0]));
+	pfree(rows);
+	pfree(tuples);
+	pfree(values);
+	pfree(nulls);
+	return inserted;
+}
+
+/* Index in the row type of each EventColumn, by name. */
+static void
+map_event_columns(TupleDesc rowdesc, int *attnum_of_column)
+{
+	for (int c = 0; c < EVENT_NCOLUMNS; c++)
+	{
+		attnum_of_column[c] = -1;
+		for (int a = 0; a < rowdesc->natts; a++)
+		{
+			Form_pg_attribute attr = TupleDescAttr(rowdesc, a);
+
+			if (!attr->attisdropped && strcmp(NameStr(attr->attname), event_column_names[c]) == 0)
+				attnum_of_column[c] = a;
+		}
+		if (attnum_of_column[c] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of mailstatus.event does not exist", event_column_names[c]),
+					 errhint("Reinstall or update the extension.")));
+	}
+}
+
+/* Stores a batch: rejects first, then events in dedup-key order, chunk by chunk. */
+IngestCounts
+ingest_batch_store(IngestBatch *batch)
+{
+	IngestCounts counts = {0, 0, batch->nrejects};
+	uint64		stored = 0;
+
+	if (batch->nevents == 0 && batch->nrejects == 0)
+		return counts;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ingest_plans_refresh();
+
+	if (batch->nrejects > 0)
+	{
+		Datum		args[2];
+
+		args[0] = PointerGetDatum(construct_array(batch->reject_reasons, batch->nrejects,
+												  TEXTOID, -1, false, TYPALIGN_INT));
+		args[1] = PointerGetDatum(construct_array(batch->reject_elements, batch->nrejects,
+												  JSONBOID, -1, false, TYPALIGN_INT));
+		execute_insert(ingest_plans.insert_rejects, args);
+	}
+
+	if (batch->nevents > 0)
+	{
+		TupleDesc	rowdesc = lookup_rowtype_tupdesc(get_rel_type_id(ingest_plans.event_relid), -1);
+		int			attnum_of_column[EVENT_NCOLUMNS];
+
+		map_event_columns(rowdesc, attnum_of_column);
+		qsort(batch->events, batch->nevents, sizeof(MappedEvent), mapped_event_compare);
+		for (int start = 0; start < batch->nevents; start += INGEST_CHUNK_EVENTS)
+		{
+			CHECK_FOR_INTERRUPTS();
+			stored += insert_event_chunk(&batch->events[start],
+										 Min(INGEST_CHUNK_EVENTS, batch->nevents - start),
+										 rowdesc, attnum_of_column);
+		}
+		ReleaseTupleDesc(rowdesc);
+	}
+	SPI_finish();
+	counts.stored = (int) stored;
+	counts.duplicates = batch->nevents - counts.stored;
+	return counts;
+}
+
+/* Returns the counts as the one row of a TABLE(stored, duplicates, rejected) function. */
+Datum
+ingest_counts_result(FunctionCallInfo fcinfo, IngestCounts counts)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TupleDesc	tupdesc;
+	Tuplestorestate *store;
+	MemoryContext old;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		(rsinfo->allowedModes & SFRM_Materialize) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	tupdesc = CreateTupleDescCopy(tupdesc);
+	store = tuplestore_begin_heap(false, false, work_mem);
+	values[0] = Int32GetDatum(counts.stored);
+	values[1] = Int32GetDatum(counts.duplicates);
+	values[2] = Int32GetDatum(counts.rejected);
+	tuplestore_putvalues(store, tupdesc, values, nulls);
+	MemoryContextSwitchTo(old);
+
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = store;
+	rsinfo->setDesc = tupdesc;
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(ingest_sendgrid_event);
+/* Stores one event object or a webhook batch (array of events). */
+Datum
+ingest_sendgrid_event(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *body = PG_GETARG_JSONB_P(0);
+	IngestBatch batch;
+
+	if (JB_ROOT_IS_SCALAR(body))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ingest_sendgrid_event expects a JSON object or array"),
+				 errdetail("The argument is a JSON scalar."),
+				 errhint("Pass one SendGrid event object, or the webhook body: an array of them.")));
+
+	ingest_batch_init(&batch);
+	if (JB_ROOT_IS_OBJECT(body))
+		ingest_batch_add(&batch, body);
+	else
+	{
+		JsonbIterator *it = JsonbIteratorInit(&body->root);
+		JsonbValue	element;
+		JsonbIteratorToken token;
+
+		while ((token = JsonbIteratorNext(&it, &element, true)) != WJB_DONE)
+		{
+			if (token == WJB_ELEM)
+				ingest_batch_add(&batch, JsonbValueToJsonb(&element));
+		}
+	}
+	return ingest_counts_result(fcinfo, ingest_batch_store(&batch));
+}

@@ -1,0 +1,218 @@
+/*
+ * Order-independent aggregates for the status views: when the winning status
+ * was reached, and the latest value of a column.  Both have combine
+ * functions, so views over them run as parallel (and Citus) partial
+ * aggregates.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "mail_status.h"
+#include "status_aggregates.h"
+
+/*
+ * Packing of mail_status_reached_at's state: the status in bits 59-62, and
+ * in bits 0-58 the time, reversed so that an earlier time packs larger.
+ * Times are microseconds since 2000-01-01 and must lie within +-2^58 of it
+ * (years 7134 BC .. 11133 AD).
+ */
+#define REACHED_AT_TIME_BITS	59
+#define REACHED_AT_TIME_MASK	((INT64CONST(1) << REACHED_AT_TIME_BITS) - 1)
+#define REACHED_AT_TIME_BIAS	(INT64CONST(1) << (REACHED_AT_TIME_BITS - 1))
+
+/* Packs a status and the time it was observed into one comparable int8. */
+static int64
+reached_at_pack(MailStatus status, TimestampTz at)
+{
+	if (TIMESTAMP_NOT_FINITE(at) || at < -REACHED_AT_TIME_BIAS || at >= REACHED_AT_TIME_BIAS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range for mail_status_reached_at"),
+				 errdetail("Event times must be finite and between the years 7134 BC and 11133 AD.")));
+	if (status < MAIL_STATUS_SENT || status > MAIL_STATUS_MAX)
+		elog(ERROR, "invalid mail_status value %d", status);
+	return ((int64) status << REACHED_AT_TIME_BITS) |
+		(REACHED_AT_TIME_MASK - (at + REACHED_AT_TIME_BIAS));
+}
+
+PG_FUNCTION_INFO_V1(mail_status_reached_at_transfn);
+/* Keeps the highest status seen and the earliest time it was seen at. */
+Datum
+mail_status_reached_at_transfn(PG_FUNCTION_ARGS)
+{
+	int64		state = PG_GETARG_INT64(0);
+	int64		packed = reached_at_pack(PG_GETARG_MAIL_STATUS(1), PG_GETARG_TIMESTAMPTZ(2));
+
+	PG_RETURN_INT64(Max(state, packed));
+}
+
+PG_FUNCTION_INFO_V1(mail_status_reached_at_final);
+/* The time at which the winning status was first reached; NULL for no rows. */
+Datum
+mail_status_reached_at_final(PG_FUNCTION_ARGS)
+{
+	int64		state = PG_GETARG_INT64(0);
+
+	if (state == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_TIMESTAMPTZ(REACHED_AT_TIME_MASK - (state & REACHED_AT_TIME_MASK) - REACHED_AT_TIME_BIAS);
+}
+
+/* latest_value's state: the value of the latest row so far, in the aggregate's context. */
+typedef struct LatestValueState
+{
+	TimestampTz at;
+	struct varlena *value;
+} LatestValueState;
+
+/* Whether (value, at) beats the state: later wins, ties go to the larger bytes. */
+static bool
+latest_value_beats(LatestValueState *state, struct varlena *value, TimestampTz at)
+{
+	int			len,
+				state_len,
+				cmp;
+
+	if (state->value == NULL || at > state->at)
+		return true;
+	if (at < state->at)
+		return false;
+	len = VARSIZE_ANY_EXHDR(value);
+	state_len = VARSIZE_ANY_EXHDR(state->value);
+	cmp = memcmp(VARDATA_ANY(value), VARDATA_ANY(state->value), Min(len, state_len));
+	return cmp > 0 || (cmp == 0 && len > state_len);
+}
+
+/* Replaces the state's value by a copy of value made in the aggregate context. */
+static void
+latest_value_store(MemoryContext aggcontext, LatestValueState *state,
+				   struct varlena *value, TimestampTz at)
+{
+	MemoryContext old = MemoryContextSwitchTo(aggcontext);
+	struct varlena *copy = (struct varlena *) palloc(VARHDRSZ + VARSIZE_ANY_EXHDR(value));
+
+	SET_VARSIZE(copy, VARHDRSZ + VARSIZE_ANY_EXHDR(value));
+	memcpy(VARDATA(copy), VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+	MemoryContextSwitchTo(old);
+	if (state->value != NULL)
+		pfree(state->value);
+	state->value = copy;
+	state->at = at;
+}
+
+/* The aggregate memory context, or an error when called outside an aggregate. */
+static MemoryContext
+latest_value_context(FunctionCallInfo fcinfo)
+{
+	MemoryContext aggcontext;
+
+	if (!AggCheckCallContext(fcinfo, &aggcontext))
+		elog(ERROR, "latest_value support function called in non-aggregate context");
+	return aggcontext;
+}
+
+/* A new, empty state in the aggregate context. */
+static LatestValueState *
+latest_value_new_state(MemoryContext aggcontext)
+{
+	return (LatestValueState *) MemoryContextAllocZero(aggcontext, sizeof(LatestValueState));
+}
+
+PG_FUNCTION_INFO_V1(latest_value_transfn);
+/* Keeps the value of the row with the latest time; NULL values and times are skipped. */
+Datum
+latest_value_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = latest_value_context(fcinfo);
+	LatestValueState *state = PG_ARGISNULL(0) ? NULL : (LatestValueState *) PG_GETARG_POINTER(0);
+
+	if (state == NULL)
+		state = latest_value_new_state(aggcontext);
+	if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2))
+	{
+		struct varlena *value = PG_GETARG_VARLENA_PP(1);
+		TimestampTz at = PG_GETARG_TIMESTAMPTZ(2);
+
+		if (latest_value_beats(state, value, at))
+			latest_value_store(aggcontext, state, value, at);
+	}
+	PG_RETURN_POINTER(state);
+}
+
+PG_FUNCTION_INFO_V1(latest_value_combine);
+/* Merges two partial states: the later value wins, as in the transition. */
+Datum
+latest_value_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = latest_value_context(fcinfo);
+	LatestValueState *state = PG_ARGISNULL(0) ? NULL : (LatestValueState *) PG_GETARG_POINTER(0);
+	LatestValueState *other = PG_ARGISNULL(1) ? NULL : (LatestValueState *) PG_GETARG_POINTER(1);
+
+	if (state == NULL)
+		state = latest_value_new_state(aggcontext);
+	if (other != NULL && other->value != NULL &&
+		latest_value_beats(state, other->value, other->at))
+		latest_value_store(aggcontext, state, other->value, other->at);
+	PG_RETURN_POINTER(state);
+}
+
+PG_FUNCTION_INFO_V1(latest_value_serialize);
+/* Partial state to bytea for parallel workers: a has-value flag, the time, the value's bytes. */
+Datum
+latest_value_serialize(PG_FUNCTION_ARGS)
+{
+	LatestValueState *state = (LatestValueState *) PG_GETARG_POINTER(0);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendbyte(&buf, state->value != NULL);
+	if (state->value != NULL)
+	{
+		pq_sendint64(&buf, state->at);
+		pq_sendbytes(&buf, VARDATA_ANY(state->value), VARSIZE_ANY_EXHDR(state->value));
+	}
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+PG_FUNCTION_INFO_V1(latest_value_deserialize);
+/* Partial state back from latest_value_serialize's bytea. */
+Datum
+latest_value_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = latest_value_context(fcinfo);
+	bytea	   *serialized = PG_GETARG_BYTEA_PP(0);
+	LatestValueState *state = latest_value_new_state(aggcontext);
+	StringInfoData buf;
+
+	buf.data = VARDATA_ANY(serialized);
+	buf.len = VARSIZE_ANY_EXHDR(serialized);
+	buf.maxlen = buf.len;
+	buf.cursor = 0;
+	if (pq_getmsgbyte(&buf))
+	{
+		int			len;
+
+		state->at = pq_getmsgint64(&buf);
+		len = buf.len - buf.cursor;
+		state->value = (struct varlena *) MemoryContextAlloc(aggcontext, VARHDRSZ + len);
+		SET_VARSIZE(state->value, VARHDRSZ + len);
+		pq_copymsgbytes(&buf, VARDATA(state->value), len);
+	}
+	PG_RETURN_POINTER(state);
+}
+
+PG_FUNCTION_INFO_V1(latest_value_final);
+/* The latest value, NULL when no row had one. */
+Datum
+latest_value_final(PG_FUNCTION_ARGS)
+{
+	LatestValueState *state = PG_ARGISNULL(0) ? NULL : (LatestValueState *) PG_GETARG_POINTER(0);
+
+	if (state == NULL || state->value == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_POINTER(state->value);
+}
