@@ -307,14 +307,16 @@ CREATE FUNCTION @extschema@.ingest_sendgrid_event(body jsonb)
 COMMENT ON FUNCTION @extschema@.ingest_sendgrid_event(jsonb) IS
     'Stores one SendGrid event object or a webhook batch (array); idempotent; bad elements go to rejected_event';
 
-CREATE FUNCTION @extschema@.record_send(message_id text, emails text[], custom_args jsonb DEFAULT '{}')
+CREATE FUNCTION @extschema@.record_send(message_id text, emails text[], custom_args jsonb DEFAULT '{}',
+                                        sent_at timestamptz DEFAULT pg_catalog.now())
     RETURNS integer
     LANGUAGE sql VOLATILE PARALLEL UNSAFE
 BEGIN ATOMIC
     WITH inserted AS (
-        INSERT INTO @extschema@.send (message_id, email, custom_args)
+        INSERT INTO @extschema@.send (message_id, email, custom_args, sent_at)
         SELECT record_send.message_id, @extschema@.normalize_email(e.email),
-               COALESCE(record_send.custom_args, '{}'::jsonb)
+               COALESCE(record_send.custom_args, '{}'::jsonb),
+               COALESCE(record_send.sent_at, pg_catalog.now())
           FROM pg_catalog.unnest(record_send.emails) AS e(email)
          WHERE e.email IS NOT NULL
         ON CONFLICT ON CONSTRAINT send_pkey DO NOTHING
@@ -322,7 +324,7 @@ BEGIN ATOMIC
     )
     SELECT pg_catalog.count(*)::integer FROM inserted;
 END;
-COMMENT ON FUNCTION @extschema@.record_send(text, text[], jsonb) IS
+COMMENT ON FUNCTION @extschema@.record_send(text, text[], jsonb, timestamptz) IS
     'Records the CRM''s own send: these recipients show as sent until SendGrid''s events arrive; returns how many were new';
 
 -----------------------------------------------------------------------------

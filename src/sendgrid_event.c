@@ -300,13 +300,17 @@ static void
 map_int_field(MappedEvent *row, EventColumn column, const char *field, JsonbValue *value)
 {
 	int32		parsed;
+	StringSpan	text;
 
 	if (value->type == jbvNull)
 		return;
 	if (!parse_int32(value, &parsed))
 	{
-		reject(row, psprintf("field \"%s\" must be an integer, not %s",
-							 field, value->type == jbvString ? "a non-numeric string" : JsonbTypeName(value)));
+		if ((value->type == jbvNumeric || value->type == jbvString) && scalar_text(value, &text))
+			reject(row, psprintf("field \"%s\" must be a 32-bit integer, not \"%s\"",
+								 field, pnstrdup(text.data, Min(text.len, 64))));
+		else
+			reject_type(row, field, "an integer", value);
 		return;
 	}
 	row->values[column] = Int32GetDatum(parsed);

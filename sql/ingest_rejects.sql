@@ -1,0 +1,70 @@
+-- Bad input: every element that cannot be stored lands in rejected_event with the reason,
+-- the rest of the batch is stored; a body that is neither object nor array is an error.
+SET search_path = mailstatus, public;
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+TRUNCATE event, rejected_event;
+
+SELECT * FROM ingest_sendgrid_event($$[
+  {"email": "ok@example.com", "timestamp": 1700000000, "event": "delivered", "sg_event_id": "ok-1", "sg_message_id": "Ok.filter1.0"},
+  42,
+  "a string",
+  null,
+  true,
+  [1, 2],
+  {},
+  {"timestamp": 1700000000, "event": "delivered"},
+  {"email": null, "timestamp": 1700000000, "event": "delivered"},
+  {"email": 7, "timestamp": 1700000000, "event": "delivered"},
+  {"email": "   ", "timestamp": 1700000000, "event": "delivered"},
+  {"email": "a@example.com", "timestamp": 1700000000},
+  {"email": "a@example.com", "timestamp": 1700000000, "event": ["open"]},
+  {"email": "a@example.com", "timestamp": 1700000000, "event": ""},
+  {"email": "a@example.com", "event": "open"},
+  {"email": "a@example.com", "timestamp": "yesterday", "event": "open"},
+  {"email": "a@example.com", "timestamp": {"s": 1}, "event": "open"},
+  {"email": "a@example.com", "timestamp": -5, "event": "open"},
+  {"email": "a@example.com", "timestamp": 12, "event": "open"},
+  {"email": "a@example.com", "timestamp": 99999999999, "event": "open"},
+  {"email": "a@example.com", "timestamp": 1e300, "event": "open"},
+  {"email": "a@example.com", "timestamp": "1700000000.", "event": "open"},
+  {"email": "a@example.com", "timestamp": 1700000000, "event": "open", "attempt": "three"},
+  {"email": "a@example.com", "timestamp": 1700000000, "event": "open", "attempt": 1.5},
+  {"email": "a@example.com", "timestamp": 1700000000, "event": "open", "attempt": 99999999999},
+  {"email": "a@example.com", "timestamp": 1700000000, "event": "open", "asm_group_id": true},
+  {"email": "a@example.com", "timestamp": 1700000000, "event": "open", "sg_machine_open": "yes"},
+  {"email": "a@example.com", "timestamp": 1700000000, "event": "open", "sg_machine_open": 1},
+  {"email": "a@example.com", "timestamp": 1700000000, "event": "open", "category": {"a": 1}},
+  {"email": "a@example.com", "timestamp": 1700000000, "event": "open", "category": ["ok", ["nested"]]},
+  {"email": "a@example.com", "timestamp": 1700000000, "event": "open", "reason": {"code": 550}},
+  {"email": "a@example.com", "timestamp": 1700000000, "event": "open", "sg_event_id": ["x"]},
+  {"email": "a@example.com", "timestamp": 1700000000, "event": "open", "sg_message_id": {"id": "x"}},
+  {"email": "ok@example.com", "timestamp": 1700000001, "event": "open", "sg_event_id": "ok-2", "sg_message_id": "Ok.filter1.0"}
+]$$);
+
+-- The reasons, in the order the elements were posted.
+SELECT id, reason, element FROM rejected_event ORDER BY id;
+-- The good elements around them were stored.
+SELECT event_key, email, event FROM event ORDER BY event_key;
+-- Rejects are stamped with the transaction's time.
+BEGIN;
+SELECT rejected FROM ingest_sendgrid_event('[1]');
+SELECT received_at = now() AS stamped_now FROM rejected_event ORDER BY id DESC LIMIT 1;
+ROLLBACK;
+
+-- Nulls for optional fields are simply absent values; scalars become text.
+SELECT * FROM ingest_sendgrid_event($$[{"email": "n@example.com", "timestamp": 1700000000, "event": "bounce",
+  "sg_event_id": "null-1", "sg_message_id": null, "reason": null, "status": 550, "attempt": null, "category": null,
+  "sg_machine_open": null, "type": true, "ip": null, "url": null, "useragent": null, "response": null,
+  "bounce_classification": null, "asm_group_id": null}]$$);
+SELECT message_id, reason, smtp_status, attempt, category, machine_open, bounce_type FROM event WHERE event_key = 'null-1';
+
+-- A body that is neither an object nor an array: 22023.
+SELECT * FROM ingest_sendgrid_event('42');
+SELECT * FROM ingest_sendgrid_event('"text"');
+SELECT * FROM ingest_sendgrid_event('null');
+\set VERBOSITY sqlstate
+SELECT * FROM ingest_sendgrid_event('true');
+\set VERBOSITY default
+-- SQL NULL in, nothing out (STRICT).
+SELECT * FROM ingest_sendgrid_event(NULL);

@@ -1,0 +1,69 @@
+-- The views the CRM reads: recipient_status, message_status, record_send, recipient_status_for.
+SET search_path = mailstatus, public;
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+TRUNCATE event, rejected_event, send;
+
+-- The CRM sends invoice 42 to two people and quote 7 to one; nothing has come back yet.
+SELECT record_send('InvMsg42', ARRAY['Ann@Example.com', 'bob@example.com'], '{"invoice_id": "INV-42"}', '2023-11-14 22:13:00+00');
+SELECT record_send('QuoteMsg7', ARRAY['cy@example.com'], '{"quote_id": "Q-7"}', '2023-11-14 22:13:01+00');
+-- Recorded twice (a retrying CRM job): nothing new; NULL emails are skipped.
+SELECT record_send('InvMsg42', ARRAY['ann@example.com', NULL], '{"invoice_id": "INV-42"}');
+SELECT message_id, email, status, status_label, status_at, opens, clicks, custom_args FROM recipient_status ORDER BY 1, 2;
+-- Without a time, the send is stamped now.
+BEGIN;
+SELECT record_send('NowMsg', ARRAY['now@example.com']);
+SELECT sent_at = now() AS stamped_now, custom_args FROM send WHERE message_id = 'NowMsg';
+ROLLBACK;
+
+-- SendGrid's events arrive, out of order: the open before the delivery.
+SELECT * FROM ingest_sendgrid_event($$[
+  {"email": "ann@example.com", "timestamp": 1700000300, "event": "open", "sg_event_id": "v1", "sg_message_id": "InvMsg42.filter1.0", "invoice_id": "INV-42"},
+  {"email": "ann@example.com", "timestamp": 1700000000, "event": "processed", "sg_event_id": "v2", "sg_message_id": "InvMsg42.filter1.0", "invoice_id": "INV-42"},
+  {"email": "ann@example.com", "timestamp": 1700000060, "event": "delivered", "sg_event_id": "v3", "sg_message_id": "InvMsg42.filter1.0", "invoice_id": "INV-42"},
+  {"email": "ann@example.com", "timestamp": 1700000500, "event": "open", "sg_event_id": "v4", "sg_message_id": "InvMsg42.filter1.0", "invoice_id": "INV-42"},
+  {"email": "ann@example.com", "timestamp": 1700000200, "event": "open", "sg_event_id": "v5", "sg_message_id": "InvMsg42.filter1.0", "sg_machine_open": true, "invoice_id": "INV-42"},
+  {"email": "bob@example.com", "timestamp": 1700000010, "event": "processed", "sg_event_id": "v6", "sg_message_id": "InvMsg42.filter1.1", "invoice_id": "INV-42"},
+  {"email": "bob@example.com", "timestamp": 1700000020, "event": "deferred", "sg_event_id": "v7", "sg_message_id": "InvMsg42.filter1.1", "response": "451 mailbox busy", "invoice_id": "INV-42"},
+  {"email": "cy@example.com", "timestamp": 1700000030, "event": "processed", "sg_event_id": "v8", "sg_message_id": "QuoteMsg7.recvd-abc-1.0", "quote_id": "Q-7"},
+  {"email": "cy@example.com", "timestamp": 1700000040, "event": "bounce", "sg_event_id": "v9", "sg_message_id": "QuoteMsg7.recvd-abc-1.0", "type": "bounce", "reason": "550 5.1.1 no such user", "status": "5.1.1", "bounce_classification": "Invalid Address", "quote_id": "Q-7"},
+  {"email": "cy@example.com", "timestamp": 1700000050, "event": "dropped", "sg_event_id": "v10", "sg_message_id": "QuoteMsg7.recvd-abc-1.0", "reason": "Bounced Address", "status": "5.0.0", "quote_id": "Q-7"},
+  {"email": "cy@example.com", "timestamp": 1700000045, "event": "bounce", "sg_event_id": "v11", "reason": "async bounce, no message id", "status": "5.1.1"}
+]$$);
+
+SELECT message_id, email, status, status_label, status_at, first_event_at, last_event_at
+  FROM recipient_status ORDER BY 1, 2;
+SELECT message_id, email, opens, machine_opens, clicks, reason, smtp_status, bounce_classification, custom_args
+  FROM recipient_status ORDER BY 1, 2;
+SELECT * FROM message_status ORDER BY message_id;
+
+-- Machine opens raise a recipient to opened only when the setting says so.
+SELECT * FROM ingest_sendgrid_event('[{"email": "bob@example.com", "timestamp": 1700000100, "event": "delivered", "sg_event_id": "v12", "sg_message_id": "InvMsg42.filter1.1"},
+  {"email": "bob@example.com", "timestamp": 1700000110, "event": "open", "sg_event_id": "v13", "sg_message_id": "InvMsg42.filter1.1", "sg_machine_open": true}]');
+SELECT email, status, status_at, opens, machine_opens FROM recipient_status WHERE message_id = 'InvMsg42' ORDER BY email;
+SET mailstatus.count_machine_opens = on;
+SELECT email, status, status_at, opens, machine_opens FROM recipient_status WHERE message_id = 'InvMsg42' ORDER BY email;
+RESET mailstatus.count_machine_opens;
+SELECT email, status FROM recipient_status WHERE message_id = 'InvMsg42' ORDER BY email;
+-- The setting is a boolean, and the prefix is reserved.
+SET mailstatus.count_machine_opens = 'maybe';
+SET mailstatus.no_such_setting = on;
+
+-- A click raises Ann to clicked, a spam report above that.
+SELECT * FROM ingest_sendgrid_event('[{"email": "ann@example.com", "timestamp": 1700000600, "event": "click", "sg_event_id": "v14", "sg_message_id": "InvMsg42.filter1.0", "url": "https://crm.example/i/42"}]');
+SELECT email, status_label, status_at, clicks FROM recipient_status WHERE message_id = 'InvMsg42' AND email = 'ann@example.com';
+SELECT * FROM ingest_sendgrid_event('[{"email": "ann@example.com", "timestamp": 1700000700, "event": "spamreport", "sg_event_id": "v15", "sg_message_id": "InvMsg42.filter1.0"}]');
+SELECT email, status_label, status_at FROM recipient_status WHERE message_id = 'InvMsg42' AND email = 'ann@example.com';
+
+-- One CRM record's emails by custom arg, and what the plan touches.
+SELECT message_id, email, status_label FROM recipient_status_for('{"invoice_id": "INV-42"}');
+SELECT message_id, email, status_label FROM recipient_status_for('{"quote_id": "Q-7"}');
+SELECT count(*) FROM recipient_status_for('{"quote_id": "nope"}');
+-- One message's recipients: an index plan on event, no scan of the whole table.
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT * FROM recipient_status WHERE message_id = 'InvMsg42';
+EXPLAIN (COSTS OFF) SELECT * FROM message_status WHERE message_id = 'InvMsg42';
+RESET enable_seqscan;
+-- Emails compare case-insensitively through normalize_email.
+SELECT normalize_email('  Ann@Example.COM '), normalize_email('ÄNN@example.com');
+SELECT status_label FROM recipient_status WHERE message_id = 'InvMsg42' AND email = normalize_email('ANN@EXAMPLE.COM');
