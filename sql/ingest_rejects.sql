@@ -44,6 +44,9 @@ SELECT * FROM ingest_sendgrid_event($$[
 
 -- The reasons, in the order the elements were posted.
 SELECT id, reason, element FROM rejected_event ORDER BY id;
+-- Posted again (a SendGrid retry), the bad elements are counted again but kept once.
+SELECT * FROM ingest_sendgrid_event((SELECT jsonb_agg(element ORDER BY id) FROM rejected_event));
+SELECT count(*) AS rejected_rows, count(DISTINCT element_key) AS distinct_elements FROM rejected_event;
 -- The good elements around them were stored.
 SELECT event_key, email, event FROM event ORDER BY event_key;
 -- Rejects are stamped with the transaction's time.

@@ -275,12 +275,15 @@ COMMENT ON COLUMN @extschema@.event.payload IS 'The event exactly as received';
 
 CREATE TABLE @extschema@.rejected_event (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    element_key text NOT NULL,
     received_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     reason text NOT NULL,
-    element jsonb NOT NULL
+    element jsonb NOT NULL,
+    CONSTRAINT rejected_event_element_key UNIQUE (element_key)
 );
 COMMENT ON TABLE @extschema@.rejected_event IS
-    'Every posted element that could not be stored as an event, with the reason';
+    'Every posted element that could not be stored as an event, with the reason; once, however often it is posted again';
+COMMENT ON COLUMN @extschema@.rejected_event.element_key IS 'sha256: of the element''s content: a re-posted element is kept once';
 
 CREATE TABLE @extschema@.send (
     message_id text NOT NULL,

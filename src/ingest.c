@@ -52,6 +52,9 @@ ingest_batch_add_reject(IngestBatch *batch, Jsonb *element, const char *reason)
 	if (batch->nrejects == batch->rejects_capacity)
 	{
 		batch->rejects_capacity = Max(16, batch->rejects_capacity * 2);
+		batch->reject_keys = batch->reject_keys == NULL ?
+			palloc(sizeof(Datum) * batch->rejects_capacity) :
+			repalloc(batch->reject_keys, sizeof(Datum) * batch->rejects_capacity);
 		batch->reject_reasons = batch->reject_reasons == NULL ?
 			palloc(sizeof(Datum) * batch->rejects_capacity) :
 			repalloc(batch->reject_reasons, sizeof(Datum) * batch->rejects_capacity);
@@ -59,6 +62,7 @@ ingest_batch_add_reject(IngestBatch *batch, Jsonb *element, const char *reason)
 			palloc(sizeof(Datum) * batch->rejects_capacity) :
 			repalloc(batch->reject_elements, sizeof(Datum) * batch->rejects_capacity);
 	}
+	batch->reject_keys[batch->nrejects] = PointerGetDatum(cstring_to_text(jsonb_content_key(element)));
 	batch->reject_reasons[batch->nrejects] = PointerGetDatum(cstring_to_text(reason));
 	batch->reject_elements[batch->nrejects] = PointerGetDatum(element);
 	batch->nrejects++;
@@ -126,7 +130,7 @@ ingest_plans_refresh(void)
 	Oid			event_relid = mailstatus_table_oid("event");
 	Oid			rejected_relid = mailstatus_table_oid("rejected_event");
 	StringInfoData query;
-	Oid			argtypes[2];
+	Oid			argtypes[3];
 
 	if (ingest_plans.insert_events != NULL &&
 		ingest_plans.event_relid == event_relid &&
@@ -150,11 +154,15 @@ ingest_plans_refresh(void)
 	ingest_plans.insert_events = prepare_kept_plan(query.data, 1, argtypes);
 
 	argtypes[0] = TEXTARRAYOID;
-	argtypes[1] = get_array_type(JSONBOID);
+	argtypes[1] = TEXTARRAYOID;
+	argtypes[2] = get_array_type(JSONBOID);
 	ingest_plans.insert_rejects = prepare_kept_plan(
-		"INSERT INTO mailstatus.rejected_event (reason, element) "
-		"SELECT r.reason, r.element FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS r(reason, element)",
-		2, argtypes);
+		"INSERT INTO mailstatus.rejected_event (element_key, reason, element) "
+		"SELECT r.element_key, r.reason, r.element "
+		"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
+		"AS r(element_key, reason, element) "
+		"ON CONFLICT (element_key) DO NOTHING",
+		3, argtypes);
 	ingest_plans.event_relid = event_relid;
 	ingest_plans.rejected_relid = rejected_relid;
 }
@@ -227,7 +235,7 @@ map_event_columns(TupleDesc rowdesc, int *attnum_of_column)
 	}
 }
 
-/* Stores a batch: rejects first, then events in dedup-key order, chunk by chunk. */
+/* Stores a batch: rejects first (once each), then events in dedup-key order, chunk by chunk. */
 IngestCounts
 ingest_batch_store(IngestBatch *batch)
 {
@@ -242,11 +250,13 @@ ingest_batch_store(IngestBatch *batch)
 
 	if (batch->nrejects > 0)
 	{
-		Datum		args[2];
+		Datum		args[3];
 
-		args[0] = PointerGetDatum(construct_array(batch->reject_reasons, batch->nrejects,
+		args[0] = PointerGetDatum(construct_array(batch->reject_keys, batch->nrejects,
 												  TEXTOID, -1, false, TYPALIGN_INT));
-		args[1] = PointerGetDatum(construct_array(batch->reject_elements, batch->nrejects,
+		args[1] = PointerGetDatum(construct_array(batch->reject_reasons, batch->nrejects,
+												  TEXTOID, -1, false, TYPALIGN_INT));
+		args[2] = PointerGetDatum(construct_array(batch->reject_elements, batch->nrejects,
 												  JSONBOID, -1, false, TYPALIGN_INT));
 		execute_insert(ingest_plans.insert_rejects, args);
 	}

@@ -23,6 +23,7 @@ typedef struct IngestBatch
 	MappedEvent *events;
 	int			nevents;
 	int			events_capacity;
+	Datum	   *reject_keys;
 	Datum	   *reject_reasons;
 	Datum	   *reject_elements;
 	int			nrejects;

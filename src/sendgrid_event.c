@@ -460,9 +460,13 @@ map_timestamp(MappedEvent *row, JsonbValue *value)
 	row->nulls[EVENT_COL_OCCURRED_AT] = false;
 }
 
-/* "sha256:" and the hex SHA-256 of the event's jsonb bytes: the dedup key of an event without sg_event_id. */
-static char *
-content_event_key(Jsonb *event)
+/*
+ * "sha256:" and the hex SHA-256 of a jsonb's bytes (jsonb is canonical: key
+ * order and white space do not change them): the dedup key of an event
+ * without sg_event_id, and of a rejected element.
+ */
+char *
+jsonb_content_key(Jsonb *event)
 {
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int digest_len;
@@ -651,7 +655,7 @@ sendgrid_event_map(Jsonb *event, TimestampTz received_at, MappedEvent *row)
 		VARSIZE_ANY_EXHDR(DatumGetPointer(row->values[EVENT_COL_SG_EVENT_ID])) > 0)
 		row->event_key = text_to_cstring(DatumGetTextPP(row->values[EVENT_COL_SG_EVENT_ID]));
 	else
-		row->event_key = content_event_key(event);
+		row->event_key = jsonb_content_key(event);
 	row->values[EVENT_COL_EVENT_KEY] = PointerGetDatum(cstring_to_text(row->event_key));
 	row->nulls[EVENT_COL_EVENT_KEY] = false;
 

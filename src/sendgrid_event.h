@@ -48,6 +48,7 @@ typedef struct MappedEvent
 
 extern void sendgrid_event_map(Jsonb *event, TimestampTz received_at, MappedEvent *row);
 extern char *sendgrid_message_id(const char *sg_message_id, int len, int *message_id_len);
+extern char *jsonb_content_key(Jsonb *jsonb);
 extern char *normalize_email_ascii(const char *email, int len, int *normalized_len);
 
 #endif
