@@ -1,9 +1,9 @@
 EXTENSION = mailstatus
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = mailstatus
 OBJS = src/mailstatus.o src/mail_status.o src/status_aggregates.o \
-       src/sendgrid_event.o src/ingest.o
+       src/sendgrid_event.o src/ingest.o src/signature.o src/webhook.o src/webhook_body.o
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects \
@@ -11,7 +11,7 @@ REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects 
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
 
 PG_CPPFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
-SHLIB_LINK = -lcrypto
+SHLIB_LINK = -ljson-c -lcrypto
 
 EXTRA_CLEAN = tmp_check results regression.diffs regression.out
 

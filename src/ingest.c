@@ -317,6 +317,40 @@ ingest_counts_result(FunctionCallInfo fcinfo, IngestCounts counts)
 	return (Datum) 0;
 }
 
+/* Reports a body that is a JSON scalar: neither one event nor a batch. */
+void
+ereport_body_not_container(const char *function)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s expects a JSON object or array", function),
+			 errdetail("The body is a JSON scalar."),
+			 errhint("Pass one SendGrid event object, or the webhook body: an array of them.")));
+}
+
+/* Maps a body, one event object or an array of them, into the batch. */
+void
+ingest_batch_add_body(IngestBatch *batch, Jsonb *body, const char *function)
+{
+	JsonbIterator *it;
+	JsonbValue	element;
+	JsonbIteratorToken token;
+
+	if (JB_ROOT_IS_SCALAR(body))
+		ereport_body_not_container(function);
+	if (JB_ROOT_IS_OBJECT(body))
+	{
+		ingest_batch_add(batch, body);
+		return;
+	}
+	it = JsonbIteratorInit(&body->root);
+	while ((token = JsonbIteratorNext(&it, &element, true)) != WJB_DONE)
+	{
+		if (token == WJB_ELEM)
+			ingest_batch_add(batch, JsonbValueToJsonb(&element));
+	}
+}
+
 PG_FUNCTION_INFO_V1(ingest_sendgrid_event);
 /* Stores one event object or a webhook batch (array of events). */
 Datum
@@ -325,27 +359,7 @@ ingest_sendgrid_event(PG_FUNCTION_ARGS)
 	Jsonb	   *body = PG_GETARG_JSONB_P(0);
 	IngestBatch batch;
 
-	if (JB_ROOT_IS_SCALAR(body))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("ingest_sendgrid_event expects a JSON object or array"),
-				 errdetail("The argument is a JSON scalar."),
-				 errhint("Pass one SendGrid event object, or the webhook body: an array of them.")));
-
 	ingest_batch_init(&batch);
-	if (JB_ROOT_IS_OBJECT(body))
-		ingest_batch_add(&batch, body);
-	else
-	{
-		JsonbIterator *it = JsonbIteratorInit(&body->root);
-		JsonbValue	element;
-		JsonbIteratorToken token;
-
-		while ((token = JsonbIteratorNext(&it, &element, true)) != WJB_DONE)
-		{
-			if (token == WJB_ELEM)
-				ingest_batch_add(&batch, JsonbValueToJsonb(&element));
-		}
-	}
+	ingest_batch_add_body(&batch, body, "ingest_sendgrid_event");
 	return ingest_counts_result(fcinfo, ingest_batch_store(&batch));
 }

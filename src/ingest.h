@@ -32,8 +32,10 @@ typedef struct IngestBatch
 
 extern void ingest_batch_init(IngestBatch *batch);
 extern void ingest_batch_add(IngestBatch *batch, Jsonb *element);
+extern void ingest_batch_add_body(IngestBatch *batch, Jsonb *body, const char *function);
 extern void ingest_batch_add_reject(IngestBatch *batch, Jsonb *element, const char *reason);
 extern IngestCounts ingest_batch_store(IngestBatch *batch);
+extern void ereport_body_not_container(const char *function) pg_attribute_noreturn();
 extern Datum ingest_counts_result(FunctionCallInfo fcinfo, IngestCounts counts);
 
 #endif

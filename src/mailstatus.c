@@ -1,5 +1,5 @@
 /*
- * Module entry point: settings of the mailstatus extension.
+ * Module entry point: the extension's settings.
  */
 #include "postgres.h"
 
@@ -7,6 +7,7 @@
 #include "utils/guc.h"
 
 #include "mail_status.h"
+#include "signature.h"
 
 PG_MODULE_MAGIC;
 
@@ -25,6 +26,16 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("mailstatus.signature_tolerance",
+							"How far a signed webhook's timestamp may be from the server's clock.",
+							"ingest_sendgrid_webhook refuses older (or later) bodies, so a captured POST cannot be replayed.",
+							&signature_tolerance_seconds,
+							300,
+							1,
+							7 * 86400,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("mailstatus");
 #else
