@@ -7,7 +7,8 @@ OBJS = src/mailstatus.o src/mail_status.o src/status_aggregates.o \
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects \
-          message_id_and_timestamps views order_independence triggers
+          message_id_and_timestamps views order_independence triggers \
+          webhook_signature webhook_body webhook_leaks
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
 
 PG_CPPFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers

@@ -15,6 +15,7 @@
 
 #include "common/base64.h"
 #include "fmgr.h"
+#include "parser/scansup.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -33,14 +34,23 @@ typedef enum SignatureOutcome
 	SIGNATURE_OPENSSL_FAILED
 } SignatureOutcome;
 
-/* Decodes standard base64 (white space ignored) into a palloc'd buffer; NULL if it is not base64. */
+/* Decodes standard base64, white space ignored, into a palloc'd buffer; NULL if it is not base64. */
 static unsigned char *
 base64_decode(const char *encoded, int *decoded_len)
 {
 	int			len = strlen(encoded);
-	unsigned char *decoded = palloc(pg_b64_dec_len(len) + 1);
+	char	   *compact = palloc(len + 1);
+	int			compact_len = 0;
+	unsigned char *decoded;
 
-	*decoded_len = pg_b64_decode(encoded, len, (char *) decoded, pg_b64_dec_len(len));
+	for (int i = 0; i < len; i++)
+	{
+		if (!scanner_isspace(encoded[i]))
+			compact[compact_len++] = encoded[i];
+	}
+	decoded = palloc(pg_b64_dec_len(compact_len) + 1);
+	*decoded_len = pg_b64_decode(compact, compact_len, (char *) decoded, pg_b64_dec_len(compact_len));
+	pfree(compact);
 	if (*decoded_len <= 0)
 	{
 		pfree(decoded);

@@ -84,6 +84,8 @@ parse_webhook_body(const char *body, size_t len)
 static Numeric
 json_c_number(struct json_object *number)
 {
+	const char *text;
+
 	if (json_object_is_type(number, json_type_int))
 	{
 		int64		value = json_object_get_int64(number);
@@ -92,7 +94,13 @@ json_c_number(struct json_object *number)
 			return numeric_from_int64(value);
 	}
 	/* Doubles keep the text they were parsed from; large unsigned ints print in full. */
-	return numeric_from_cstring(json_object_to_json_string_ext(number, JSON_C_TO_STRING_PLAIN));
+	text = json_object_to_json_string_ext(number, JSON_C_TO_STRING_PLAIN);
+	/* json-c takes NaN and Infinity, which are not JSON numbers (nor jsonb's). */
+	if (!isdigit((unsigned char) text[text[0] == '-' ? 1 : 0]))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("webhook body is not valid JSON: %s is not a JSON number", text)));
+	return numeric_from_cstring(text);
 }
 
 /* A JsonbValue for a json-c scalar; its strings point into json-c's memory. */
