@@ -230,11 +230,11 @@ COMMENT ON AGGREGATE @extschema@.latest_value(jsonb, timestamptz) IS
 -----------------------------------------------------------------------------
 
 CREATE TABLE @extschema@.event (
-    event_key text NOT NULL,
+    event_key text COLLATE "C" NOT NULL,
     sg_event_id text,
     sg_message_id text,
-    message_id text,
-    email text NOT NULL,
+    message_id text COLLATE "C",
+    email text COLLATE "C" NOT NULL,
     event text NOT NULL,
     status @extschema@.mail_status,
     occurred_at timestamptz NOT NULL,
@@ -261,6 +261,7 @@ CREATE INDEX event_custom_args_idx ON @extschema@.event USING gin (custom_args j
 COMMENT ON TABLE @extschema@.event IS
     'One row per distinct SendGrid event, never updated: statuses are derived from these rows by the views';
 COMMENT ON COLUMN @extschema@.event.event_key IS 'Dedup key: sg_event_id, or sha256: of the event''s content when SendGrid sent none';
+-- Keys and addresses are identifiers: byte order ("C") keeps their btree indexes cheap.
 COMMENT ON COLUMN @extschema@.event.message_id IS 'The X-Message-Id the CRM got back when it sent, taken from sg_message_id; NULL for async bounces without one';
 COMMENT ON COLUMN @extschema@.event.email IS 'Recipient, trimmed and lowercased (normalize_email)';
 COMMENT ON COLUMN @extschema@.event.event IS 'SendGrid''s event name, lowercased; unknown names are stored too';
@@ -275,7 +276,7 @@ COMMENT ON COLUMN @extschema@.event.payload IS 'The event exactly as received';
 
 CREATE TABLE @extschema@.rejected_event (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    element_key text NOT NULL,
+    element_key text COLLATE "C" NOT NULL,
     received_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     reason text NOT NULL,
     element jsonb NOT NULL,
@@ -286,8 +287,8 @@ COMMENT ON TABLE @extschema@.rejected_event IS
 COMMENT ON COLUMN @extschema@.rejected_event.element_key IS 'sha256: of the element''s content: a re-posted element is kept once';
 
 CREATE TABLE @extschema@.send (
-    message_id text NOT NULL,
-    email text NOT NULL,
+    message_id text COLLATE "C" NOT NULL,
+    email text COLLATE "C" NOT NULL,
     sent_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     custom_args jsonb NOT NULL DEFAULT '{}',
     CONSTRAINT send_pkey PRIMARY KEY (message_id, email)

@@ -51,7 +51,7 @@ parse_webhook_body(const char *body, size_t len)
 
 	if (tokener == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	json_tokener_set_flags(tokener, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_set_flags(tokener, JSON_TOKENER_STRICT);
 	/* The terminating NUL is passed too: it ends a top-level number. */
 	root = json_tokener_parse_ex(tokener, body, (int) len + 1);
 	error = json_tokener_get_error(tokener);
