@@ -1,5 +1,6 @@
 -- mailstatus against the plain-SQL peer and the COPY limit, side by side in one run.
--- psql variables: events (traffic size), reps (runs per measure; the median is reported).
+-- psql variables: events (traffic size), reps (runs per measure; the median is reported),
+-- rollup_events (events both tables are grown to for the roll-up and one-record measures).
 \set ON_ERROR_STOP on
 \pset footer off
 SET client_min_messages = warning;
@@ -84,7 +85,29 @@ SELECT count(*) AS recipients,
                FROM bench.peer_event GROUP BY 1, 2) p USING (message_id, email);
 VACUUM ANALYZE mailstatus.event, bench.peer_event;
 
-\echo == Whole-table roll-up: status per recipient
+\echo == Whole-table roll-up: status per recipient, both tables grown to :rollup_events events
+-- Copies of the stored events under other message ids, so both tables hold the same rows.
+CREATE PROCEDURE bench.grow(target bigint) LANGUAGE plpgsql AS $$
+DECLARE
+  base bigint := (SELECT count(*) FROM mailstatus.event);
+  copies int := greatest(0, ceil(target::float8 / base)::int - 1);
+  tbl text;
+  columns text := 'sg_event_id, sg_message_id, email, event, status, occurred_at, received_at, reason, smtp_status, '
+                  'response, bounce_type, bounce_classification, url, useragent, ip, machine_open, attempt, '
+                  'asm_group_id, category, custom_args, payload';
+BEGIN
+  FOR k IN 1..copies LOOP
+    FOREACH tbl IN ARRAY ARRAY['mailstatus.event', 'bench.peer_event'] LOOP
+      EXECUTE format($q$INSERT INTO %s (event_key, message_id, %s)
+                        SELECT event_key || '/%s', message_id || '/%s', %s FROM %s WHERE event_key NOT LIKE '%%/%%'$q$,
+                     tbl, columns, k, k, columns, tbl);
+    END LOOP;
+    COMMIT;
+  END LOOP;
+END $$;
+CALL bench.grow(:rollup_events);
+VACUUM ANALYZE mailstatus.event, bench.peer_event;
+SELECT (SELECT count(*) FROM mailstatus.event) AS mailstatus_events, (SELECT count(*) FROM bench.peer_event) AS peer_events;
 CREATE FUNCTION bench.time_query(query text) RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE started timestamptz := clock_timestamp();
 BEGIN

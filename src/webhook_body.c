@@ -1,6 +1,6 @@
 /*
- * The json-c side of the raw-body path: parse a webhook body (strict, UTF-8
- * validated, depth-limited) and turn each element into the jsonb that
+ * The json-c side of the raw-body path: parse a webhook body (strict,
+ * depth-limited) and turn each element into the jsonb that
  * ingest_sendgrid_event would have received, so both paths map events with
  * the same code.
  *
@@ -51,6 +51,10 @@ parse_webhook_body(const char *body, size_t len)
 
 	if (tokener == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	/*
+	 * Strict JSON only.  JSON_TOKENER_VALIDATE_UTF8 is not needed: text in a
+	 * UTF8 database is valid UTF-8 already.
+	 */
 	json_tokener_set_flags(tokener, JSON_TOKENER_STRICT);
 	/* The terminating NUL is passed too: it ends a top-level number. */
 	root = json_tokener_parse_ex(tokener, body, (int) len + 1);
