@@ -8,8 +8,17 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects \
           message_id_and_timestamps views order_independence triggers \
-          webhook_signature webhook_body webhook_leaks
+          webhook_signature webhook_body webhook_leaks hostile_input roles hostile_schema upgrade
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
+
+# Concurrency: test/specs/*.spec against test/expected/*.out.
+ISOLATION = concurrent_ingest ingest_while_reading
+ISOLATION_OPTS = --inputdir=test --temp-instance=./tmp_check_iso --temp-config=test/regress.conf \
+                 --load-extension=mailstatus
+
+# Crash recovery and dump/restore: test/t/*.pl (PostgreSQL::Test::Cluster).
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
 
 PG_CPPFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK = -ljson-c -lcrypto

@@ -32,3 +32,15 @@ CREATE FUNCTION @extschema@.ingest_sendgrid_webhook(body text, signature text DE
     AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1;
 COMMENT ON FUNCTION @extschema@.ingest_sendgrid_webhook(text, text, text) IS
     'Verifies a raw webhook body against the active keys (28000 when refused), parses it with json-c and stores its events as ingest_sendgrid_event would';
+
+-- Least privilege: the entry points run as the extension's owner with a fixed search_path,
+-- and nobody may call them until granted (see README, "Roles"). A webhook role needs EXECUTE
+-- on the ingest functions only; a reader role SELECT on the views; neither needs table rights.
+ALTER FUNCTION @extschema@.ingest_sendgrid_event(jsonb) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.ingest_sendgrid_webhook(text, text, text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.record_send(text, text[], jsonb, timestamptz) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.recipient_status_for(jsonb) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION @extschema@.ingest_sendgrid_event(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.ingest_sendgrid_webhook(text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.record_send(text, text[], jsonb, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.recipient_status_for(jsonb) FROM PUBLIC;

@@ -392,15 +392,17 @@ CREATE FUNCTION @extschema@.recipient_status_for(custom_args jsonb)
     RETURNS SETOF @extschema@.recipient_status
     LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
+    -- The message ids are gathered first (an array), so the view is read by index for those
+    -- messages only, not aggregated whole.
     SELECT r.*
-      FROM (SELECT e.message_id FROM @extschema@.event e
-             WHERE e.custom_args OPERATOR(pg_catalog.@>) recipient_status_for.custom_args
-               AND e.message_id IS NOT NULL
-            UNION
-            SELECT s.message_id FROM @extschema@.send s
-             WHERE s.custom_args OPERATOR(pg_catalog.@>) recipient_status_for.custom_args) AS m,
-           LATERAL (SELECT * FROM @extschema@.recipient_status rs
-                     WHERE rs.message_id OPERATOR(pg_catalog.=) m.message_id) AS r
+      FROM @extschema@.recipient_status r
+     WHERE r.message_id OPERATOR(pg_catalog.=) ANY (ARRAY(
+             SELECT e.message_id FROM @extschema@.event e
+              WHERE e.custom_args OPERATOR(pg_catalog.@>) recipient_status_for.custom_args
+                AND e.message_id IS NOT NULL
+             UNION
+             SELECT s.message_id FROM @extschema@.send s
+              WHERE s.custom_args OPERATOR(pg_catalog.@>) recipient_status_for.custom_args))
      ORDER BY r.message_id, r.email;
 END;
 COMMENT ON FUNCTION @extschema@.recipient_status_for(jsonb) IS

@@ -119,6 +119,15 @@ typedef struct StringSpan
 /* How far past the transaction start an event time may be: clocks drift. */
 #define FUTURE_TOLERANCE_USECS		(INT64CONST(86400) * USECS_PER_SEC)
 
+/*
+ * Longest values of the indexed columns.  An address is at most 320 bytes
+ * (RFC 3696); ids longer than 256 bytes are not SendGrid's.  Longer values
+ * would not fit a btree entry and would fail the whole batch, so the element
+ * is rejected instead.
+ */
+#define EMAIL_MAX_BYTES		320
+#define ID_MAX_BYTES		256
+
 /* bsearch comparator of a StringSpan key against a SendgridFieldName. */
 static int
 sendgrid_field_compare(const void *key, const void *entry)
@@ -613,6 +622,10 @@ sendgrid_event_map(Jsonb *event, TimestampTz received_at, MappedEvent *row)
 	{
 		int			len;
 
+		if (span.len > EMAIL_MAX_BYTES)
+			reject(row, psprintf("field \"email\" is %d bytes long; an address has at most %d",
+								 span.len, EMAIL_MAX_BYTES));
+
 		row->values[EVENT_COL_EMAIL] =
 			PointerGetDatum(cstring_to_text(normalize_email_ascii(span.data, span.len, &len)));
 		row->nulls[EVENT_COL_EMAIL] = false;
@@ -644,6 +657,12 @@ sendgrid_event_map(Jsonb *event, TimestampTz received_at, MappedEvent *row)
 		char	   *message_id = sendgrid_message_id(VARDATA_ANY(sg_message_id),
 													 VARSIZE_ANY_EXHDR(sg_message_id), &len);
 
+		if (len > ID_MAX_BYTES)
+		{
+			reject(row, psprintf("field \"sg_message_id\" holds a message id of %d bytes; at most %d are accepted",
+								 len, ID_MAX_BYTES));
+			return;
+		}
 		if (message_id != NULL)
 		{
 			row->values[EVENT_COL_MESSAGE_ID] = PointerGetDatum(cstring_to_text_with_len(message_id, len));
@@ -651,6 +670,13 @@ sendgrid_event_map(Jsonb *event, TimestampTz received_at, MappedEvent *row)
 		}
 	}
 
+	if (!row->nulls[EVENT_COL_SG_EVENT_ID] &&
+		VARSIZE_ANY_EXHDR(DatumGetPointer(row->values[EVENT_COL_SG_EVENT_ID])) > ID_MAX_BYTES)
+	{
+		reject(row, psprintf("field \"sg_event_id\" is %d bytes long; at most %d are accepted",
+							 (int) VARSIZE_ANY_EXHDR(DatumGetPointer(row->values[EVENT_COL_SG_EVENT_ID])), ID_MAX_BYTES));
+		return;
+	}
 	if (!row->nulls[EVENT_COL_SG_EVENT_ID] &&
 		VARSIZE_ANY_EXHDR(DatumGetPointer(row->values[EVENT_COL_SG_EVENT_ID])) > 0)
 		row->event_key = text_to_cstring(DatumGetTextPP(row->values[EVENT_COL_SG_EVENT_ID]));
