@@ -25,7 +25,8 @@ CREATE TABLE @extschema@.webhook_key (
 );
 COMMENT ON TABLE @extschema@.webhook_key IS
     'SendGrid verification keys ingest_sendgrid_webhook accepts; several may be active during a key rotation. With none, bodies are not verified.';
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.webhook_key', '');
+SELECT pg_catalog.pg_extension_config_dump('mailstatus.webhook_key', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('mailstatus.webhook_key', 'id')::regclass, '');
 
 CREATE FUNCTION @extschema@.ingest_sendgrid_webhook(body text, signature text DEFAULT NULL, "timestamp" text DEFAULT NULL)
     RETURNS TABLE (stored integer, duplicates integer, rejected integer)

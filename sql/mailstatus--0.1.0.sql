@@ -297,9 +297,12 @@ CREATE INDEX send_custom_args_idx ON @extschema@.send USING gin (custom_args jso
 COMMENT ON TABLE @extschema@.send IS
     'Recipients the CRM handed to SendGrid (record_send): they show as sent before any event arrives';
 
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.event', '');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.rejected_event', '');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.send', '');
+-- Their rows (and the identity sequence behind rejected_event.id) are the user's data: pg_dump
+-- dumps them. The schema is fixed (mailstatus.control), so it is named as is.
+SELECT pg_catalog.pg_extension_config_dump('mailstatus.event', '');
+SELECT pg_catalog.pg_extension_config_dump('mailstatus.rejected_event', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('mailstatus.rejected_event', 'id')::regclass, '');
+SELECT pg_catalog.pg_extension_config_dump('mailstatus.send', '');
 
 -----------------------------------------------------------------------------
 -- Ingest.
