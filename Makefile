@@ -3,7 +3,7 @@ EXTVERSION = 0.2.0
 
 MODULE_big = mailstatus
 OBJS = src/mailstatus.o src/mail_status.o src/status_aggregates.o \
-       src/sendgrid_event.o src/ingest.o src/signature.o src/webhook.o src/webhook_body.o
+       src/sendgrid_event.o src/ingest.o src/signature.o src/webhook.o src/webhook_body.o src/wire.o
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects \

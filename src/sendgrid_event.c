@@ -21,6 +21,7 @@
 
 #include "mail_status.h"
 #include "sendgrid_event.h"
+#include "wire.h"
 
 const char *const event_column_names[EVENT_NCOLUMNS] = {
 	"event_key", "sg_event_id", "sg_message_id", "message_id", "email",
@@ -114,8 +115,6 @@ typedef struct StringSpan
 
 /* Unix seconds of 2000-01-01, the earliest event time accepted. */
 #define EARLIEST_EVENT_UNIX_SECONDS	INT64CONST(946684800)
-/* Integer timestamps from this value on are milliseconds (year 5138 in seconds). */
-#define MILLISECONDS_THRESHOLD		INT64CONST(100000000000)
 /* How far past the transaction start an event time may be: clocks drift. */
 #define FUTURE_TOLERANCE_USECS		(INT64CONST(86400) * USECS_PER_SEC)
 
@@ -194,13 +193,10 @@ reject_type(MappedEvent *row, const char *field, const char *expected, JsonbValu
 static StringSpan
 trimmed(StringSpan span)
 {
-	while (span.len > 0 && scanner_isspace(span.data[0]))
-	{
-		span.data++;
-		span.len--;
-	}
-	while (span.len > 0 && scanner_isspace(span.data[span.len - 1]))
-		span.len--;
+	size_t		len = span.len;
+
+	wire_trim(&span.data, &len);
+	span.len = (int) len;
 	return span;
 }
 
@@ -218,30 +214,16 @@ normalize_email_ascii(const char *email, int len, int *normalized_len)
 	return out;
 }
 
-/*
- * The X-Message-Id inside an sg_message_id: the part before ".filter", else
- * before ".recvd", else before the first "."; NULL when that part is empty.
- */
+/* The X-Message-Id inside an sg_message_id (wire_message_id_span), palloc'd; NULL when empty. */
 char *
 sendgrid_message_id(const char *sg_message_id, int len, int *message_id_len)
 {
-	StringSpan	span = trimmed((StringSpan) {sg_message_id, len});
-	char	   *whole = pnstrdup(span.data, span.len);
-	char	   *end = strstr(whole, ".filter");
+	size_t		start;
+	size_t		id_len;
 
-	if (end == NULL)
-		end = strstr(whole, ".recvd");
-	if (end == NULL)
-		end = strchr(whole, '.');
-	if (end != NULL)
-		*end = '\0';
-	*message_id_len = strlen(whole);
-	if (*message_id_len == 0)
-	{
-		pfree(whole);
-		return NULL;
-	}
-	return whole;
+	wire_message_id_span(sg_message_id, len, &start, &id_len);
+	*message_id_len = (int) id_len;
+	return id_len == 0 ? NULL : pnstrdup(sg_message_id + start, id_len);
 }
 
 /* Stores a scalar as a text column; containers are rejected, null leaves the column NULL. */
@@ -393,44 +375,6 @@ map_category(MappedEvent *row, JsonbValue *value)
 	row->nulls[EVENT_COL_CATEGORY] = false;
 }
 
-/*
- * Parses Unix time, seconds or (from 1e11 on) milliseconds, as digits with an
- * optional fraction, into microseconds since the Unix epoch.  Returns false
- * for anything else; *too_large is set for digit strings too long to be a time.
- */
-static bool
-parse_unix_time(const char *text, int len, int64 *unix_usecs)
-{
-	int64		whole = 0;
-	int64		fraction_usecs = 0;
-	int64		scale = 100000;
-	int			i = 0;
-
-	while (i < len && text[i] >= '0' && text[i] <= '9')
-	{
-		if (i >= 16)
-			return false;
-		whole = whole * 10 + (text[i] - '0');
-		i++;
-	}
-	if (i == 0)
-		return false;
-	if (i < len && text[i] == '.')
-	{
-		if (++i == len)
-			return false;
-		for (; i < len && text[i] >= '0' && text[i] <= '9'; i++, scale /= 10)
-			fraction_usecs += (text[i] - '0') * scale;
-	}
-	if (i != len)
-		return false;
-	if (whole >= MILLISECONDS_THRESHOLD)
-		*unix_usecs = whole * 1000 + fraction_usecs / 1000000;
-	else
-		*unix_usecs = whole * USECS_PER_SEC + fraction_usecs;
-	return true;
-}
-
 /* Maps "timestamp" onto occurred_at: Unix seconds or milliseconds, number or digit string. */
 static void
 map_timestamp(MappedEvent *row, JsonbValue *value)
@@ -450,7 +394,7 @@ map_timestamp(MappedEvent *row, JsonbValue *value)
 		return;
 	}
 	text = trimmed(text);
-	if (!parse_unix_time(text.data, text.len, &unix_usecs))
+	if (!wire_parse_unix_time(text.data, text.len, &unix_usecs))
 	{
 		reject(row, psprintf("field \"timestamp\" must be Unix seconds or milliseconds, not \"%s\"",
 							 pnstrdup(text.data, Min(text.len, 64))));

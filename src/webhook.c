@@ -20,6 +20,7 @@
 #include "ingest.h"
 #include "signature.h"
 #include "webhook.h"
+#include "wire.h"
 
 /* Active verification keys, via a plan kept for the backend's life. */
 static List *
@@ -81,131 +82,36 @@ authenticate_webhook(const char *body, size_t body_len, const char *signature, c
 			 errhint("The signature covers the timestamp header and the body byte for byte: pass the body exactly as received.")));
 }
 
-/* Whether a JSON integer literal (digits, sign apart) lies outside what json-c holds exactly. */
-static bool
-integer_beyond_json_c(const char *digits, size_t len, bool negative)
-{
-	/* json-c keeps integers as int64, or uint64 when positive. */
-	const char *limit = negative ? "9223372036854775808" : "18446744073709551615";
-	size_t		limit_len = strlen(limit);
-
-	return len > limit_len || (len == limit_len && memcmp(digits, limit, len) > 0);
-}
-
-/* The value of the 4 hex digits after "\u" at body[at], or -1 if they are not hex. */
-static int
-unicode_escape_value(const char *body, size_t len, size_t at)
-{
-	int			value = 0;
-
-	if (at + 6 > len || body[at] != '\\' || body[at + 1] != 'u')
-		return -1;
-	for (int i = 2; i < 6; i++)
-	{
-		char		c = body[at + i];
-
-		value <<= 4;
-		if (c >= '0' && c <= '9')
-			value |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			value |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			value |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	return value;
-}
-
 /*
- * Checks a \u escape at body[at] as PostgreSQL's JSON parser would: \u0000
- * cannot be held by text, and surrogates must pair (json-c would turn either
- * into something else silently).  Returns the length of the escape(s).
- */
-static size_t
-check_unicode_escape(const char *body, size_t len, size_t at)
-{
-	int			value = unicode_escape_value(body, len, at);
-	int			low;
-
-	if (value < 0)
-		return 2;				/* not hex: json-c reports the syntax error */
-	if (value == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
-				 errmsg("unsupported Unicode escape sequence"),
-				 errdetail("\\u0000 cannot be converted to text (byte %zu of the webhook body).", at)));
-	if (value >= 0xD800 && value <= 0xDBFF)
-	{
-		low = unicode_escape_value(body, len, at + 6);
-		if (low >= 0xDC00 && low <= 0xDFFF)
-			return 12;
-	}
-	if (value >= 0xD800 && value <= 0xDFFF)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type json"),
-				 errdetail("Unicode low surrogate must follow a high surrogate (byte %zu of the webhook body).", at)));
-	return 6;
-}
-
-/*
- * One pass over the raw body before json-c sees it.  Checks \u escapes as
- * the jsonb path would (check_unicode_escape).  Returns true when an integer literal is too large for json-c, which
- * would silently saturate it: such a body goes to PostgreSQL's jsonb parser
- * instead, so no digit is lost.
+ * Checks a raw body as PostgreSQL's JSON parser would before json-c sees it
+ * (wire_scan_body); returns true when it must go to PostgreSQL's jsonb parser
+ * because an integer literal is too large for json-c.
  */
 static bool
 body_needs_jsonb_parser(const char *body, size_t len)
 {
-	bool		in_string = false;
-	bool		too_large = false;
-	size_t		i = 0;
+	size_t		at = 0;
 
-	while (i < len)
+	switch (wire_scan_body(body, len, &at))
 	{
-		char		c = body[i];
-
-		if (in_string)
-		{
-			if (c == '"')
-				in_string = false;
-			else if (c == '\\' && i + 1 < len && body[i + 1] == 'u')
-			{
-				i += check_unicode_escape(body, len, i);
-				continue;
-			}
-			else if (c == '\\')
-				i++;
-			i++;
-		}
-		else if (c == '"')
-		{
-			in_string = true;
-			i++;
-		}
-		else if (c == '-' || (c >= '0' && c <= '9'))
-		{
-			bool		negative = c == '-';
-			size_t		digits = i + (negative ? 1 : 0);
-			size_t		end = digits;
-
-			while (end < len && body[end] >= '0' && body[end] <= '9')
-				end++;
-			if (end < len && (body[end] == '.' || body[end] == 'e' || body[end] == 'E'))
-			{
-				/* A double: json-c keeps the text it was written as. */
-				while (end < len && strchr("0123456789.eE+-", body[end]) != NULL)
-					end++;
-			}
-			else if (integer_beyond_json_c(body + digits, end - digits, negative))
-				too_large = true;
-			i = Max(end, i + 1);
-		}
-		else
-			i++;
+		case WIRE_SCAN_FOR_JSON_C:
+			return false;
+		case WIRE_SCAN_NEEDS_JSONB_PARSER:
+			return true;
+		case WIRE_SCAN_NUL_ESCAPE:
+			ereport(ERROR,
+					(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+					 errmsg("unsupported Unicode escape sequence"),
+					 errdetail("\\u0000 cannot be converted to text (byte %zu of the webhook body).", at)));
+			break;
+		case WIRE_SCAN_LONE_SURROGATE:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type json"),
+					 errdetail("Unicode low surrogate must follow a high surrogate (byte %zu of the webhook body).", at)));
+			break;
 	}
-	return too_large;
+	return false;
 }
 
 /* A numeric from its text, for json-c's numbers. */

@@ -19,6 +19,7 @@
 
 #include "ingest.h"
 #include "webhook.h"
+#include "wire.h"
 
 /* Line and column (1-based) of a byte offset, for parse errors. */
 static void
@@ -38,34 +39,21 @@ body_position(const char *body, size_t offset, int *line, int *column)
 	}
 }
 
-/* Parses the body with json-c; the caller owns (and must put) the result. */
+/* Parses the body with json-c (wire_parse_json); the caller owns (and must put) the result. */
 static struct json_object *
 parse_webhook_body(const char *body, size_t len)
 {
-	struct json_tokener *tokener = json_tokener_new_ex(WEBHOOK_MAX_DEPTH);
-	struct json_object *root;
-	enum json_tokener_error error;
+	int			error;
 	size_t		parse_end;
+	struct json_object *root = wire_parse_json(body, len, WEBHOOK_MAX_DEPTH, &error, &parse_end);
 	int			line,
 				column;
 
-	if (tokener == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	/*
-	 * Strict JSON only.  JSON_TOKENER_VALIDATE_UTF8 is not needed: text in a
-	 * UTF8 database is valid UTF-8 already.
-	 */
-	json_tokener_set_flags(tokener, JSON_TOKENER_STRICT);
-	/* The terminating NUL is passed too: it ends a top-level number. */
-	root = json_tokener_parse_ex(tokener, body, (int) len + 1);
-	error = json_tokener_get_error(tokener);
-	parse_end = json_tokener_get_parse_end(tokener);
-	json_tokener_free(tokener);
-	if (error == json_tokener_success)
+	if (root != NULL)
 		return root;
-
-	json_object_put(root);
 	body_position(body, Min(parse_end, len), &line, &column);
+	if (error == WIRE_PARSE_OUT_OF_MEMORY)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	if (error == json_tokener_error_depth)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
