@@ -23,13 +23,25 @@ PROVE_TESTS = test/t/*.pl
 PG_CPPFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK = -ljson-c -lcrypto
 
-EXTRA_CLEAN = tmp_check results regression.diffs regression.out
+EXTRA_CLEAN = tmp_check results regression.diffs regression.out test/fuzz/fuzz_wire test/fuzz/work
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell command -v $(PG_CONFIG) >/dev/null 2>&1 && $(PG_CONFIG) --pgxs)
 ifneq ($(PGXS),)
 include $(PGXS)
 endif
+
+# The fuzzer of src/wire.c (libFuzzer, ASan, UBSan): make fuzz FUZZ_SECONDS=600
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang-14
+.PHONY: fuzz
+test/fuzz/fuzz_wire: test/fuzz/fuzz_wire.c src/wire.c src/wire.h
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Isrc test/fuzz/fuzz_wire.c src/wire.c -ljson-c -o $@
+fuzz: test/fuzz/fuzz_wire
+	mkdir -p test/fuzz/findings && rm -rf test/fuzz/work && mkdir -p test/fuzz/work
+	test/fuzz/fuzz_wire -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -print_final_stats=1 \
+	  -artifact_prefix=test/fuzz/findings/ test/fuzz/work test/fuzz/corpus
 
 # The README's quick start: each target brings what it needs on a fresh Debian 12 machine.
 .PHONY: demo test

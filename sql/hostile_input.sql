@@ -36,12 +36,14 @@ SELECT jsonb_path_query_first(custom_args, 'strict $.crm') IS NOT NULL AS deep_c
 SELECT * FROM ingest_sendgrid_webhook('[{"email":"deep@example.com","timestamp":1700000000,"event":"open","crm":'
   || repeat('[', 5000) || '1' || repeat(']', 5000) || '}]');
 
--- Numbers out of range in every numeric field.
+-- Numbers out of range in every numeric field (9700000000000212 is the fuzzer's first finding:
+-- milliseconds whose conversion to microseconds overflowed).
 SELECT * FROM ingest_sendgrid_event($$[
   {"email":"n@example.com","event":"open","timestamp":1e30},
   {"email":"n@example.com","event":"open","timestamp":-1e30},
   {"email":"n@example.com","event":"open","timestamp":0.000001},
   {"email":"n@example.com","event":"open","timestamp":"99999999999999999999"},
+  {"email":"n@example.com","event":"open","timestamp":9700000000000212},
   {"email":"n@example.com","event":"open","timestamp":1700000000,"attempt":1e30},
   {"email":"n@example.com","event":"open","timestamp":1700000000,"attempt":-2147483649},
   {"email":"n@example.com","event":"open","timestamp":1700000000,"asm_group_id":2147483648},

@@ -163,9 +163,10 @@ wire_parse_unix_time(const char *text, size_t len, int64_t *unix_usecs)
 	int64_t		scale = 100000;
 	size_t		i = 0;
 
+	/* At most 15 digits: milliseconds below 1e15 (year 33658) times 1000 fit an int64. */
 	while (i < len && text[i] >= '0' && text[i] <= '9')
 	{
-		if (i >= 16)
+		if (i >= 15)
 			return false;
 		whole = whole * 10 + (text[i] - '0');
 		i++;
