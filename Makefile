@@ -31,6 +31,9 @@ ifneq ($(PGXS),)
 include $(PGXS)
 endif
 
+# Every object depends on the project's headers (PGXS tracks no header dependencies).
+$(OBJS): $(wildcard src/*.h)
+
 # The fuzzer of src/wire.c (libFuzzer, ASan, UBSan): make fuzz FUZZ_SECONDS=600
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang-14

@@ -19,6 +19,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/typcache.h"
 
 #include "ingest.h"
@@ -37,15 +38,55 @@ typedef struct IngestPlans
 
 static IngestPlans ingest_plans;
 
+/* OID of a table of the extension's fixed schema. */
+static Oid
+mailstatus_table_oid(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid("mailstatus", false));
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table mailstatus.%s does not exist", name),
+				 errhint("Reinstall the extension: DROP EXTENSION mailstatus; CREATE EXTENSION mailstatus;")));
+	return relid;
+}
+
+/* Index in the row type of each EventColumn, by name. */
+static void
+map_event_columns(TupleDesc rowdesc, int *attnum_of_column)
+{
+	for (int c = 0; c < EVENT_NCOLUMNS; c++)
+	{
+		attnum_of_column[c] = -1;
+		for (int a = 0; a < rowdesc->natts; a++)
+		{
+			Form_pg_attribute attr = TupleDescAttr(rowdesc, a);
+
+			if (!attr->attisdropped && strcmp(NameStr(attr->attname), event_column_names[c]) == 0)
+				attnum_of_column[c] = a;
+		}
+		if (attnum_of_column[c] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of mailstatus.event does not exist", event_column_names[c]),
+					 errhint("Reinstall or update the extension.")));
+	}
+}
+
 /* A batch with nothing in it, stamped with the transaction's time. */
 void
 ingest_batch_init(IngestBatch *batch)
 {
 	memset(batch, 0, sizeof(IngestBatch));
 	batch->received_at = GetCurrentTransactionStartTimestamp();
+	batch->scratch = AllocSetContextCreate(CurrentMemoryContext, "mailstatus event mapping",
+										   ALLOCSET_DEFAULT_SIZES);
+	batch->rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(mailstatus_table_oid("event")), -1);
+	map_event_columns(batch->rowdesc, batch->attnum_of_column);
 }
 
-/* Keeps an element that cannot be stored, with the reason, for mailstatus.rejected_event. */
+/* Keeps a copy of an element that cannot be stored, with the reason, for mailstatus.rejected_event. */
 void
 ingest_batch_add_reject(IngestBatch *batch, Jsonb *element, const char *reason)
 {
@@ -64,50 +105,54 @@ ingest_batch_add_reject(IngestBatch *batch, Jsonb *element, const char *reason)
 	}
 	batch->reject_keys[batch->nrejects] = PointerGetDatum(cstring_to_text(jsonb_content_key(element)));
 	batch->reject_reasons[batch->nrejects] = PointerGetDatum(cstring_to_text(reason));
-	batch->reject_elements[batch->nrejects] = PointerGetDatum(element);
+	batch->reject_elements[batch->nrejects] = PointerGetDatum(memcpy(palloc(VARSIZE(element)), element, VARSIZE(element)));
 	batch->nrejects++;
 }
 
-/* Maps one element into the batch, as an event or as a reject. */
+/*
+ * Maps one element into the batch, as an event (its row formed at once) or as
+ * a reject; then resets the scratch context, where the element may live.
+ */
 void
 ingest_batch_add(IngestBatch *batch, Jsonb *element)
 {
-	MappedEvent *row;
+	MappedEvent row;
+	MemoryContext batch_context = MemoryContextSwitchTo(batch->scratch);
+	Datum	   *values = palloc(sizeof(Datum) * batch->rowdesc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * batch->rowdesc->natts);
 
-	if (batch->nevents == batch->events_capacity)
-	{
-		batch->events_capacity = Max(64, batch->events_capacity * 2);
-		batch->events = batch->events == NULL ?
-			palloc(sizeof(MappedEvent) * batch->events_capacity) :
-			repalloc_huge(batch->events, sizeof(MappedEvent) * batch->events_capacity);
-	}
-	row = &batch->events[batch->nevents];
-	sendgrid_event_map(element, batch->received_at, row);
-	if (row->reject_reason != NULL)
-		ingest_batch_add_reject(batch, element, row->reject_reason);
+	sendgrid_event_map(element, batch->received_at, &row);
+	MemoryContextSwitchTo(batch_context);
+	if (row.reject_reason != NULL)
+		ingest_batch_add_reject(batch, element, row.reject_reason);
 	else
+	{
+		if (batch->nevents == batch->events_capacity)
+		{
+			batch->events_capacity = Max(64, batch->events_capacity * 2);
+			batch->events = batch->events == NULL ?
+				palloc(sizeof(StoredEvent) * batch->events_capacity) :
+				repalloc_huge(batch->events, sizeof(StoredEvent) * batch->events_capacity);
+		}
+		for (int a = 0; a < batch->rowdesc->natts; a++)
+			nulls[a] = true;
+		for (int c = 0; c < EVENT_NCOLUMNS; c++)
+		{
+			values[batch->attnum_of_column[c]] = row.values[c];
+			nulls[batch->attnum_of_column[c]] = row.nulls[c];
+		}
+		batch->events[batch->nevents].event_key = pstrdup(row.event_key);
+		batch->events[batch->nevents].tuple = heap_form_tuple(batch->rowdesc, values, nulls);
 		batch->nevents++;
+	}
+	MemoryContextReset(batch->scratch);
 }
 
 /* qsort comparator: events by dedup key, bytewise. */
 static int
-mapped_event_compare(const void *a, const void *b)
+stored_event_compare(const void *a, const void *b)
 {
-	return strcmp(((const MappedEvent *) a)->event_key, ((const MappedEvent *) b)->event_key);
-}
-
-/* OID of a table of the extension's fixed schema. */
-static Oid
-mailstatus_table_oid(const char *name)
-{
-	Oid			relid = get_relname_relid(name, get_namespace_oid("mailstatus", false));
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table mailstatus.%s does not exist", name),
-				 errhint("Reinstall the extension: DROP EXTENSION mailstatus; CREATE EXTENSION mailstatus;")));
-	return relid;
+	return strcmp(((const StoredEvent *) a)->event_key, ((const StoredEvent *) b)->event_key);
 }
 
 /* Prepares and keeps a plan for the rest of the backend's life. */
@@ -178,61 +223,23 @@ execute_insert(SPIPlanPtr plan, Datum *args)
 	return SPI_processed;
 }
 
-/* Inserts events[0..n) as one statement; returns how many were new. */
+/* Inserts events[0..n) as one statement, then frees their rows; returns how many were new. */
 static uint64
-insert_event_chunk(MappedEvent *events, int n, TupleDesc rowdesc, const int *attnum_of_column)
+insert_event_chunk(StoredEvent *events, int n, Oid rowtype)
 {
 	Datum	   *rows = palloc(sizeof(Datum) * n);
-	HeapTuple  *tuples = palloc(sizeof(HeapTuple) * n);
-	Datum	   *values = palloc(sizeof(Datum) * rowdesc->natts);
-	bool	   *nulls = palloc(sizeof(bool) * rowdesc->natts);
 	Datum		args[1];
 	uint64		inserted;
 
 	for (int i = 0; i < n; i++)
-	{
-		for (int a = 0; a < rowdesc->natts; a++)
-			nulls[a] = true;
-		for (int c = 0; c < EVENT_NCOLUMNS; c++)
-		{
-			values[attnum_of_column[c]] = events[i].values[c];
-			nulls[attnum_of_column[c]] = events[i].nulls[c];
-		}
-		tuples[i] = heap_form_tuple(rowdesc, values, nulls);
-		rows[i] = HeapTupleGetDatum(tuples[i]);
-	}
-	args[0] = PointerGetDatum(construct_array(rows, n, rowdesc->tdtypeid, -1, false, TYPALIGN_DOUBLE));
+		rows[i] = HeapTupleGetDatum(events[i].tuple);
+	args[0] = PointerGetDatum(construct_array(rows, n, rowtype, -1, false, TYPALIGN_DOUBLE));
 	inserted = execute_insert(ingest_plans.insert_events, args);
 	for (int i = 0; i < n; i++)
-		heap_freetuple(tuples[i]);
+		heap_freetuple(events[i].tuple);
 	pfree(DatumGetPointer(args[0]));
 	pfree(rows);
-	pfree(tuples);
-	pfree(values);
-	pfree(nulls);
 	return inserted;
-}
-
-/* Index in the row type of each EventColumn, by name. */
-static void
-map_event_columns(TupleDesc rowdesc, int *attnum_of_column)
-{
-	for (int c = 0; c < EVENT_NCOLUMNS; c++)
-	{
-		attnum_of_column[c] = -1;
-		for (int a = 0; a < rowdesc->natts; a++)
-		{
-			Form_pg_attribute attr = TupleDescAttr(rowdesc, a);
-
-			if (!attr->attisdropped && strcmp(NameStr(attr->attname), event_column_names[c]) == 0)
-				attnum_of_column[c] = a;
-		}
-		if (attnum_of_column[c] < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("column \"%s\" of mailstatus.event does not exist", event_column_names[c]),
-					 errhint("Reinstall or update the extension.")));
-	}
 }
 
 /* Stores a batch: rejects first (once each), then events in dedup-key order, chunk by chunk. */
@@ -263,19 +270,14 @@ ingest_batch_store(IngestBatch *batch)
 
 	if (batch->nevents > 0)
 	{
-		TupleDesc	rowdesc = lookup_rowtype_tupdesc(get_rel_type_id(ingest_plans.event_relid), -1);
-		int			attnum_of_column[EVENT_NCOLUMNS];
-
-		map_event_columns(rowdesc, attnum_of_column);
-		qsort(batch->events, batch->nevents, sizeof(MappedEvent), mapped_event_compare);
+		qsort(batch->events, batch->nevents, sizeof(StoredEvent), stored_event_compare);
 		for (int start = 0; start < batch->nevents; start += INGEST_CHUNK_EVENTS)
 		{
 			CHECK_FOR_INTERRUPTS();
 			stored += insert_event_chunk(&batch->events[start],
 										 Min(INGEST_CHUNK_EVENTS, batch->nevents - start),
-										 rowdesc, attnum_of_column);
+										 batch->rowdesc->tdtypeid);
 		}
-		ReleaseTupleDesc(rowdesc);
 	}
 	SPI_finish();
 	counts.stored = (int) stored;
@@ -347,7 +349,13 @@ ingest_batch_add_body(IngestBatch *batch, Jsonb *body, const char *function)
 	while ((token = JsonbIteratorNext(&it, &element, true)) != WJB_DONE)
 	{
 		if (token == WJB_ELEM)
-			ingest_batch_add(batch, JsonbValueToJsonb(&element));
+		{
+			MemoryContext caller = MemoryContextSwitchTo(batch->scratch);
+			Jsonb	   *copy = JsonbValueToJsonb(&element);
+
+			MemoryContextSwitchTo(caller);
+			ingest_batch_add(batch, copy);
+		}
 	}
 }
 

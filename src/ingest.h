@@ -4,6 +4,8 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "access/htup.h"
+#include "access/tupdesc.h"
 #include "utils/jsonb.h"
 
 #include "sendgrid_event.h"
@@ -16,11 +18,25 @@ typedef struct IngestCounts
 	int			rejected;
 } IngestCounts;
 
-/* Elements of one call, mapped and waiting to be stored together. */
+/* An event mapped onto a row of mailstatus.event, waiting to be stored. */
+typedef struct StoredEvent
+{
+	char	   *event_key;		/* dedup key: orders a batch */
+	HeapTuple	tuple;			/* the row, in mailstatus.event's row type */
+} StoredEvent;
+
+/*
+ * Elements of one call, waiting to be stored together.  Each event is mapped
+ * in the scratch context, which is reset once its row is formed, so a batch
+ * holds one compact row per event (callers build each element there too).
+ */
 typedef struct IngestBatch
 {
 	TimestampTz received_at;
-	MappedEvent *events;
+	MemoryContext scratch;
+	TupleDesc	rowdesc;
+	int			attnum_of_column[EVENT_NCOLUMNS];
+	StoredEvent *events;
 	int			nevents;
 	int			events_capacity;
 	Datum	   *reject_keys;

@@ -178,12 +178,23 @@ json_c_to_jsonb(struct json_object *value)
 	return JsonbValueToJsonb(&scalar);
 }
 
+/* Maps one element into the batch, its jsonb built in the batch's scratch context. */
+static void
+add_body_element(IngestBatch *batch, struct json_object *element)
+{
+	MemoryContext caller = MemoryContextSwitchTo(batch->scratch);
+	Jsonb	   *jsonb = json_c_to_jsonb(element);
+
+	MemoryContextSwitchTo(caller);
+	ingest_batch_add(batch, jsonb);
+}
+
 /* Maps every element of a parsed body into the batch. */
 static void
 add_body_elements(IngestBatch *batch, struct json_object *root)
 {
 	if (json_object_is_type(root, json_type_object))
-		ingest_batch_add(batch, json_c_to_jsonb(root));
+		add_body_element(batch, root);
 	else if (json_object_is_type(root, json_type_array))
 	{
 		size_t		n = json_object_array_length(root);
@@ -191,7 +202,7 @@ add_body_elements(IngestBatch *batch, struct json_object *root)
 		for (size_t i = 0; i < n; i++)
 		{
 			CHECK_FOR_INTERRUPTS();
-			ingest_batch_add(batch, json_c_to_jsonb(json_object_array_get_idx(root, i)));
+			add_body_element(batch, json_object_array_get_idx(root, i));
 		}
 	}
 	else
