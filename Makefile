@@ -8,7 +8,8 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects \
           message_id_and_timestamps views order_independence triggers \
-          webhook_signature webhook_body webhook_leaks hostile_input roles hostile_schema upgrade
+          webhook_signature webhook_body webhook_leaks hostile_input differential_fuzz roles \
+          hostile_schema upgrade
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
 
 # Concurrency: test/specs/*.spec against test/expected/*.out.

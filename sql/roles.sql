@@ -16,7 +16,7 @@ GRANT EXECUTE ON FUNCTION mailstatus.recipient_status_for(jsonb) TO regress_read
 
 -- The entry points run as the owner with a fixed search_path.
 SELECT p.oid::regprocedure, p.prosecdef, p.proconfig, p.proacl IS NOT NULL AS acl_set
-  FROM pg_proc p WHERE p.pronamespace = 'mailstatus'::regnamespace AND p.prosecdef ORDER BY 1::text;
+  FROM pg_proc p WHERE p.pronamespace = 'mailstatus'::regnamespace AND p.prosecdef ORDER BY p.oid::regprocedure::text;
 -- No SECURITY DEFINER function is callable by PUBLIC.
 SELECT p.oid::regprocedure AS public_can_call_definer FROM pg_proc p
  WHERE p.pronamespace = 'mailstatus'::regnamespace AND p.prosecdef

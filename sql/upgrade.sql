@@ -34,4 +34,4 @@ SELECT * FROM mailstatus.ingest_sendgrid_webhook('[{"email":"ann@example.com","t
 SELECT message_id, email, status FROM mailstatus.recipient_status_for('{"crm_record":"U-1"}');
 -- The update made the entry points SECURITY DEFINER (least privilege, 0.2.0).
 SELECT p.oid::regprocedure, p.prosecdef FROM pg_proc p
- WHERE p.pronamespace = 'mailstatus'::regnamespace AND p.prosecdef ORDER BY 1::text;
+ WHERE p.pronamespace = 'mailstatus'::regnamespace AND p.prosecdef ORDER BY p.oid::regprocedure::text;

@@ -61,6 +61,13 @@ SELECT * FROM ingest_sendgrid_webhook('[{"a":1} /* comment */]');
 SELECT * FROM ingest_sendgrid_webhook('[{"a":NaN}]');
 SELECT * FROM ingest_sendgrid_webhook('[{"a":-Infinity}]');
 SELECT * FROM ingest_sendgrid_webhook('[{"a":01}]');
+-- What json-c takes but JSON (and PostgreSQL) does not: raw control characters in strings,
+-- numbers such as -01, 1. and 1e (found by the differential fuzz test).
+SELECT * FROM ingest_sendgrid_webhook(E'[{"email":"a@example.com","reason":"line\nbreak"}]');
+SELECT * FROM ingest_sendgrid_webhook('[{"a":-01}]');
+SELECT * FROM ingest_sendgrid_webhook('[{"a":1.}]');
+SELECT * FROM ingest_sendgrid_webhook('[{"a":1e}]');
+SELECT * FROM ingest_sendgrid_webhook('[{"a":1.5e+}]');
 -- Truncated, or empty.
 SELECT * FROM ingest_sendgrid_webhook('[{"email":"a@example.com","event":"open","timest');
 SELECT * FROM ingest_sendgrid_webhook('');

@@ -110,6 +110,19 @@ body_needs_jsonb_parser(const char *body, size_t len)
 					 errmsg("invalid input syntax for type json"),
 					 errdetail("Unicode low surrogate must follow a high surrogate (byte %zu of the webhook body).", at)));
 			break;
+		case WIRE_SCAN_CONTROL_CHARACTER:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type json"),
+					 errdetail("Character with value 0x%02x must be escaped (byte %zu of the webhook body).",
+							   (unsigned char) body[at], at)));
+			break;
+		case WIRE_SCAN_BAD_NUMBER:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type json"),
+					 errdetail("A number is not written as JSON allows (byte %zu of the webhook body).", at)));
+			break;
 	}
 	return false;
 }

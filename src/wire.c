@@ -22,6 +22,18 @@ integer_beyond_json_c(const char *digits, size_t len, bool negative)
 	return len > limit_len || (len == limit_len && memcmp(digits, limit, len) > 0);
 }
 
+/* Advances *end past skip bytes and the digits after them; false if there are none. */
+static bool
+digits_follow(const char *body, size_t len, size_t *end, size_t skip)
+{
+	size_t		start = *end + skip;
+
+	*end = start;
+	while (*end < len && body[*end] >= '0' && body[*end] <= '9')
+		(*end)++;
+	return *end > start;
+}
+
 /* The value of the 4 hex digits after "\u" at body[at], or -1 if they are not hex. */
 static int
 unicode_escape_value(const char *body, size_t len, size_t at)
@@ -49,8 +61,9 @@ unicode_escape_value(const char *body, size_t len, size_t at)
 
 /*
  * One pass over a raw body before json-c sees it, checking what PostgreSQL's
- * JSON parser refuses and json-c would silently change: \u0000 (text cannot
- * hold it) and unpaired surrogates.  Integer literals beyond 64 bits, which
+ * JSON parser refuses and json-c takes or silently changes: \u0000 (text
+ * cannot hold it), unpaired surrogates, raw control characters in strings,
+ * numbers JSON does not allow (-01, 1., 1e+).  Integer literals beyond 64 bits, which
  * json-c would saturate, ask for PostgreSQL's parser instead.  *at is the
  * offending byte for the refusals.
  */
@@ -67,6 +80,11 @@ wire_scan_body(const char *body, size_t len, size_t *at)
 
 		if (in_string)
 		{
+			if ((unsigned char) c < 0x20)
+			{
+				*at = i;
+				return WIRE_SCAN_CONTROL_CHARACTER;
+			}
 			if (c == '"')
 				in_string = false;
 			else if (c == '\\' && i + 1 < len && body[i + 1] == 'u')
@@ -102,11 +120,25 @@ wire_scan_body(const char *body, size_t len, size_t *at)
 
 			while (end < len && body[end] >= '0' && body[end] <= '9')
 				end++;
+			if (end - digits > 1 && body[digits] == '0')
+			{
+				*at = i;
+				return WIRE_SCAN_BAD_NUMBER;
+			}
 			if (end < len && (body[end] == '.' || body[end] == 'e' || body[end] == 'E'))
 			{
-				/* A double: json-c keeps the text it was written as. */
-				while (end < len && body[end] != '\0' && strchr("0123456789.eE+-", body[end]) != NULL)
-					end++;
+				/* A double (json-c keeps the text it was written as): .digits, then e[+-]digits. */
+				if (body[end] == '.' && !digits_follow(body, len, &end, 1))
+				{
+					*at = i;
+					return WIRE_SCAN_BAD_NUMBER;
+				}
+				if (end < len && (body[end] == 'e' || body[end] == 'E') &&
+					!digits_follow(body, len, &end, end + 1 < len && (body[end + 1] == '+' || body[end + 1] == '-') ? 2 : 1))
+				{
+					*at = i;
+					return WIRE_SCAN_BAD_NUMBER;
+				}
 			}
 			else if (integer_beyond_json_c(body + digits, end - digits, negative))
 				scan = WIRE_SCAN_NEEDS_JSONB_PARSER;

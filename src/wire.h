@@ -21,7 +21,9 @@ typedef enum WireScan
 	WIRE_SCAN_FOR_JSON_C,		/* json-c may parse it */
 	WIRE_SCAN_NEEDS_JSONB_PARSER,	/* an integer json-c would saturate */
 	WIRE_SCAN_NUL_ESCAPE,		/* \u0000, which text cannot hold */
-	WIRE_SCAN_LONE_SURROGATE	/* a \uD800-\uDFFF escape without its pair */
+	WIRE_SCAN_LONE_SURROGATE,	/* a \uD800-\uDFFF escape without its pair */
+	WIRE_SCAN_CONTROL_CHARACTER,	/* a raw byte below 0x20 inside a string */
+	WIRE_SCAN_BAD_NUMBER		/* a number JSON does not allow: -01, 1., 1e */
 } WireScan;
 
 extern WireScan wire_scan_body(const char *body, size_t len, size_t *at);

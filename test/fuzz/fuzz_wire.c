@@ -93,6 +93,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case WIRE_SCAN_LONE_SURROGATE:
 			REQUIRE(at + 2 <= size && body[at] == '\\' && body[at + 1] == 'u');
 			break;
+		case WIRE_SCAN_CONTROL_CHARACTER:
+			REQUIRE(at < size && (unsigned char) body[at] < 0x20);
+			break;
+		case WIRE_SCAN_BAD_NUMBER:
+			REQUIRE(at + 1 < size);
+			break;
 	}
 
 	if (wire_parse_unix_time(body, size, &unix_usecs))
