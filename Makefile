@@ -9,11 +9,11 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects \
           message_id_and_timestamps views order_independence triggers \
           webhook_signature webhook_body webhook_leaks hostile_input differential_fuzz roles \
-          hostile_schema upgrade
+          hostile_schema status_tracking upgrade
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
 
 # Concurrency: test/specs/*.spec against test/expected/*.out.
-ISOLATION = concurrent_ingest ingest_while_reading
+ISOLATION = concurrent_ingest ingest_while_reading status_notifications
 ISOLATION_OPTS = --inputdir=test --temp-instance=./tmp_check_iso --temp-config=test/regress.conf \
                  --load-extension=mailstatus
 

@@ -45,3 +45,110 @@ REVOKE ALL ON FUNCTION @extschema@.ingest_sendgrid_event(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.ingest_sendgrid_webhook(text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.record_send(text, text[], jsonb, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.recipient_status_for(jsonb) FROM PUBLIC;
+
+-- Status changes, pushed: a table that holds what recipient_status shows, kept up to date by
+-- statement-level triggers (one pass per ingest statement over its transition table), and a
+-- notification on channel mailstatus_status_changed for every real change of a recipient's
+-- status. Off until track_status(true), which fills the table: it costs every ingest a
+-- look-up of the recipients the batch touched.
+CREATE TABLE @extschema@.recipient_status_current (
+    message_id text COLLATE "C",
+    email text COLLATE "C" NOT NULL,
+    status @extschema@.mail_status,
+    status_label text,
+    status_at timestamptz,
+    first_event_at timestamptz,
+    last_event_at timestamptz,
+    opens bigint NOT NULL,
+    machine_opens bigint NOT NULL,
+    clicks bigint NOT NULL,
+    reason text,
+    smtp_status text,
+    bounce_classification text,
+    custom_args jsonb
+);
+CREATE UNIQUE INDEX recipient_status_current_key
+    ON @extschema@.recipient_status_current (COALESCE(message_id, ''::text), email);
+CREATE INDEX recipient_status_current_email_idx ON @extschema@.recipient_status_current (email);
+COMMENT ON TABLE @extschema@.recipient_status_current IS
+    'What recipient_status shows, stored and kept up to date on every ingest once track_status(true) is called';
+SELECT pg_catalog.pg_extension_config_dump('mailstatus.recipient_status_current', '');
+
+CREATE FUNCTION @extschema@.recipient_status_changed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    change record;
+BEGIN
+    FOR change IN
+        WITH touched AS (
+            SELECT DISTINCT t.message_id, t.email FROM touched_rows t
+        ), fresh AS (
+            SELECT r.* FROM mailstatus.recipient_status r
+             WHERE r.message_id OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT message_id FROM touched WHERE message_id IS NOT NULL))
+            UNION ALL
+            SELECT r.* FROM mailstatus.recipient_status r
+             WHERE r.message_id IS NULL
+               AND r.email OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT email FROM touched WHERE message_id IS NULL))
+        )
+        SELECT f.*, c.status AS old_status,
+               (c.email IS NULL OR c.status::text IS DISTINCT FROM f.status::text) AS status_changed,
+               (c.email IS NULL OR c::text IS DISTINCT FROM f::text) AS row_changed
+          FROM fresh f
+          LEFT JOIN mailstatus.recipient_status_current c
+            ON COALESCE(c.message_id, '') OPERATOR(pg_catalog.=) COALESCE(f.message_id, '')
+           AND c.email OPERATOR(pg_catalog.=) f.email
+    LOOP
+        CONTINUE WHEN NOT change.row_changed;
+        INSERT INTO mailstatus.recipient_status_current
+        VALUES (change.message_id, change.email, change.status, change.status_label, change.status_at,
+                change.first_event_at, change.last_event_at, change.opens, change.machine_opens, change.clicks,
+                change.reason, change.smtp_status, change.bounce_classification, change.custom_args)
+        ON CONFLICT ((COALESCE(message_id, ''::text)), email) DO UPDATE
+           SET status = excluded.status, status_label = excluded.status_label, status_at = excluded.status_at,
+               first_event_at = excluded.first_event_at, last_event_at = excluded.last_event_at,
+               opens = excluded.opens, machine_opens = excluded.machine_opens, clicks = excluded.clicks,
+               reason = excluded.reason, smtp_status = excluded.smtp_status,
+               bounce_classification = excluded.bounce_classification, custom_args = excluded.custom_args;
+        IF change.status_changed THEN
+            PERFORM pg_catalog.pg_notify('mailstatus_status_changed', pg_catalog.json_build_object(
+                'message_id', change.message_id, 'email', change.email,
+                'old_status', change.old_status, 'new_status', change.status,
+                'status_at', change.status_at, 'custom_args', change.custom_args)::text);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@.recipient_status_changed() IS
+    'Statement trigger: recomputes the recipients an insert touched, updates recipient_status_current and notifies mailstatus_status_changed of each status change';
+REVOKE ALL ON FUNCTION @extschema@.recipient_status_changed() FROM PUBLIC;
+
+CREATE TRIGGER recipient_status_changed AFTER INSERT ON @extschema@.event
+    REFERENCING NEW TABLE AS touched_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION @extschema@.recipient_status_changed();
+CREATE TRIGGER recipient_status_changed AFTER INSERT ON @extschema@.send
+    REFERENCING NEW TABLE AS touched_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION @extschema@.recipient_status_changed();
+ALTER TABLE @extschema@.event DISABLE TRIGGER recipient_status_changed;
+ALTER TABLE @extschema@.send DISABLE TRIGGER recipient_status_changed;
+
+CREATE FUNCTION @extschema@.track_status(enabled boolean) RETURNS bigint STRICT
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    filled bigint := 0;
+BEGIN
+    IF enabled THEN
+        TRUNCATE mailstatus.recipient_status_current;
+        INSERT INTO mailstatus.recipient_status_current SELECT * FROM mailstatus.recipient_status;
+        GET DIAGNOSTICS filled = ROW_COUNT;
+        ALTER TABLE mailstatus.event ENABLE TRIGGER recipient_status_changed;
+        ALTER TABLE mailstatus.send ENABLE TRIGGER recipient_status_changed;
+    ELSE
+        ALTER TABLE mailstatus.event DISABLE TRIGGER recipient_status_changed;
+        ALTER TABLE mailstatus.send DISABLE TRIGGER recipient_status_changed;
+        TRUNCATE mailstatus.recipient_status_current;
+    END IF;
+    RETURN filled;
+END $$;
+COMMENT ON FUNCTION @extschema@.track_status(boolean) IS
+    'Turns recipient_status_current and its notifications on (filling the table from recipient_status; returns its rows) or off';
+REVOKE ALL ON FUNCTION @extschema@.track_status(boolean) FROM PUBLIC;
