@@ -152,3 +152,49 @@ END $$;
 COMMENT ON FUNCTION @extschema@.track_status(boolean) IS
     'Turns recipient_status_current and its notifications on (filling the table from recipient_status; returns its rows) or off';
 REVOKE ALL ON FUNCTION @extschema@.track_status(boolean) FROM PUBLIC;
+
+-- Suppressions: addresses SendGrid will drop, or that should not be mailed, derived from the
+-- events by event time (not arrival). Bounces, blocks and drops are lifted by a later
+-- successful delivery to the address; spam reports and unsubscribes are the recipient's
+-- decision and stay; a group unsubscribe (asm_group_id) holds for its group until a later
+-- group_resubscribe to that group.
+CREATE VIEW @extschema@.suppression AS
+SELECT DISTINCT ON (s.email, s.asm_group_id)
+       s.email, s.asm_group_id, s.cause, s.reason, s.event_key, s.occurred_at AS suppressed_since
+  FROM (SELECT e.email, NULL::integer AS asm_group_id, e.event AS cause, e.reason, e.event_key, e.occurred_at, 1 AS priority
+          FROM @extschema@.event e
+         WHERE e.event OPERATOR(pg_catalog.=) ANY ('{spamreport,unsubscribe}'::text[])
+        UNION ALL
+        SELECT e.email, NULL::integer,
+               CASE WHEN e.bounce_type OPERATOR(pg_catalog.=) 'blocked' THEN 'blocked' ELSE e.event END,
+               e.reason, e.event_key, e.occurred_at, 2
+          FROM @extschema@.event e
+         WHERE e.event OPERATOR(pg_catalog.=) ANY ('{bounce,dropped}'::text[])
+           AND NOT EXISTS (SELECT 1 FROM @extschema@.event d
+                            WHERE d.email OPERATOR(pg_catalog.=) e.email
+                              AND d.event OPERATOR(pg_catalog.=) 'delivered'
+                              AND d.occurred_at OPERATOR(pg_catalog.>) e.occurred_at)
+        UNION ALL
+        SELECT e.email, e.asm_group_id, e.event, e.reason, e.event_key, e.occurred_at, 1
+          FROM @extschema@.event e
+         WHERE e.event OPERATOR(pg_catalog.=) 'group_unsubscribe'
+           AND NOT EXISTS (SELECT 1 FROM @extschema@.event r
+                            WHERE r.email OPERATOR(pg_catalog.=) e.email
+                              AND r.event OPERATOR(pg_catalog.=) 'group_resubscribe'
+                              AND r.asm_group_id OPERATOR(pg_catalog.=) e.asm_group_id
+                              AND r.occurred_at OPERATOR(pg_catalog.>) e.occurred_at)) AS s
+ ORDER BY s.email, s.asm_group_id, s.priority, s.occurred_at DESC, s.event_key;
+COMMENT ON VIEW @extschema@.suppression IS
+    'One row per address (asm_group_id NULL) or per address and unsubscribe group that should not be mailed, with the cause and the event that caused it';
+
+CREATE FUNCTION @extschema@.is_suppressed(email text, asm_group_id integer DEFAULT NULL)
+    RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT EXISTS (SELECT 1 FROM @extschema@.suppression s
+                    WHERE s.email OPERATOR(pg_catalog.=) @extschema@.normalize_email(is_suppressed.email)
+                      AND (s.asm_group_id IS NULL OR s.asm_group_id OPERATOR(pg_catalog.=) is_suppressed.asm_group_id));
+END;
+COMMENT ON FUNCTION @extschema@.is_suppressed(text, integer) IS
+    'For the CRM''s send path: whether an address (for an unsubscribe group, when given) should not be mailed';
+REVOKE ALL ON FUNCTION @extschema@.is_suppressed(text, integer) FROM PUBLIC;
