@@ -198,3 +198,40 @@ END;
 COMMENT ON FUNCTION @extschema@.is_suppressed(text, integer) IS
     'For the CRM''s send path: whether an address (for an unsubscribe group, when given) should not be mailed';
 REVOKE ALL ON FUNCTION @extschema@.is_suppressed(text, integer) FROM PUBLIC;
+
+-- Deliverability per day (UTC): one hash aggregation of the events into recipient-days, then
+-- one of those into days; no sort of the table.
+CREATE VIEW @extschema@.deliverability_daily AS
+SELECT r.day,
+       pg_catalog.count(*) FILTER (WHERE r.processed) AS sent,
+       pg_catalog.count(*) FILTER (WHERE r.delivered) AS delivered,
+       pg_catalog.count(*) FILTER (WHERE r.bounced) AS bounced,
+       pg_catalog.count(*) FILTER (WHERE r.blocked) AS blocked,
+       pg_catalog.count(*) FILTER (WHERE r.dropped) AS dropped,
+       pg_catalog.count(*) FILTER (WHERE r.deferred) AS deferred,
+       pg_catalog.count(*) FILTER (WHERE r.spam_reported) AS spam_reports,
+       pg_catalog.count(*) FILTER (WHERE r.opened_by_human) AS unique_human_opens,
+       pg_catalog.sum(r.machine_opens)::bigint AS machine_opens,
+       pg_catalog.sum(r.clicks)::bigint AS clicks,
+       pg_catalog.round((pg_catalog.count(*) FILTER (WHERE r.bounced OR r.blocked))::numeric
+                        OPERATOR(pg_catalog./) NULLIF(pg_catalog.count(*) FILTER (WHERE r.processed), 0), 4) AS bounce_rate,
+       pg_catalog.round((pg_catalog.count(*) FILTER (WHERE r.spam_reported))::numeric
+                        OPERATOR(pg_catalog./) NULLIF(pg_catalog.count(*) FILTER (WHERE r.delivered), 0), 4) AS spam_report_rate,
+       pg_catalog.round((pg_catalog.count(*) FILTER (WHERE r.delivered))::numeric
+                        OPERATOR(pg_catalog./) NULLIF(pg_catalog.count(*) FILTER (WHERE r.processed), 0), 4) AS delivery_rate
+  FROM (SELECT (e.occurred_at AT TIME ZONE 'UTC')::date AS day, e.message_id, e.email,
+               pg_catalog.bool_or(e.event OPERATOR(pg_catalog.=) 'processed') AS processed,
+               pg_catalog.bool_or(e.event OPERATOR(pg_catalog.=) 'delivered') AS delivered,
+               pg_catalog.bool_or(e.event OPERATOR(pg_catalog.=) 'bounce' AND e.bounce_type IS DISTINCT FROM 'blocked') AS bounced,
+               pg_catalog.bool_or(e.event OPERATOR(pg_catalog.=) 'bounce' AND e.bounce_type OPERATOR(pg_catalog.=) 'blocked') AS blocked,
+               pg_catalog.bool_or(e.event OPERATOR(pg_catalog.=) 'dropped') AS dropped,
+               pg_catalog.bool_or(e.event OPERATOR(pg_catalog.=) 'deferred') AS deferred,
+               pg_catalog.bool_or(e.event OPERATOR(pg_catalog.=) 'spamreport') AS spam_reported,
+               pg_catalog.bool_or(e.event OPERATOR(pg_catalog.=) 'open' AND NOT e.machine_open) AS opened_by_human,
+               pg_catalog.count(*) FILTER (WHERE e.event OPERATOR(pg_catalog.=) 'open' AND e.machine_open) AS machine_opens,
+               pg_catalog.count(*) FILTER (WHERE e.event OPERATOR(pg_catalog.=) 'click') AS clicks
+          FROM @extschema@.event e
+         GROUP BY 1, 2, 3) AS r
+ GROUP BY r.day;
+COMMENT ON VIEW @extschema@.deliverability_daily IS
+    'Per UTC day: recipients sent, delivered, bounced, blocked, dropped, deferred, spam reports, unique human opens, machine opens, clicks, and the bounce, spam-report and delivery rates';
