@@ -1,5 +1,5 @@
 -- Deterministic, realistic SendGrid webhook traffic for the benchmarks.
---   bench.generate_traffic(events, seed) fills bench.traffic (one row per event) and
+--   bench.generate_traffic(events, seed, spread, first_unix) fills bench.traffic (one row per event) and
 --   bench.batch (webhook bodies of ~1000 events, as SendGrid frames them: ",\r\n" between
 --   events), with several recipients per X-Message-Id, deferrals, bounces and blocks, drops,
 --   opens (some machine opens), clicks, spam reports, unsubscribes (some without sg_event_id),
@@ -11,7 +11,8 @@ CREATE OR REPLACE FUNCTION bench.rnd(key bigint, salt int) RETURNS float8
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
 $$ SELECT ((hashint8(key * 1000003 + salt) & 2147483647)::float8 / 2147483648.0) $$;
 
-CREATE OR REPLACE FUNCTION bench.generate_traffic(events int, seed int DEFAULT 1) RETURNS void
+CREATE OR REPLACE FUNCTION bench.generate_traffic(events int, seed int DEFAULT 1, spread bigint DEFAULT 7,
+                                                   first_unix bigint DEFAULT 1793606400) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
   recipients int := greatest(1, (events / 3.3)::int);
@@ -20,7 +21,7 @@ BEGIN
   CREATE UNLOGGED TABLE bench.traffic AS
   WITH recipient AS (
     SELECT r, r / 2 + (bench.rnd(r, seed) < 0.3)::int AS m,  -- ~2 recipients per message
-           1793606400 + (r * 7) % 2592000 AS t0,
+           first_unix + (r * spread) % 2592000 AS t0,  -- recipient r's first event, within 30 days
            bench.rnd(r, seed + 1) AS fate, bench.rnd(r, seed + 2) AS engagement
       FROM generate_series(1, recipients) r
   ), lifecycle AS (
