@@ -82,7 +82,8 @@ ingest_batch_init(IngestBatch *batch)
 	batch->received_at = GetCurrentTransactionStartTimestamp();
 	batch->scratch = AllocSetContextCreate(CurrentMemoryContext, "mailstatus event mapping",
 										   ALLOCSET_DEFAULT_SIZES);
-	batch->rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(mailstatus_table_oid("event")), -1);
+	batch->event_relid = mailstatus_table_oid("event");
+	batch->rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(batch->event_relid), -1);
 	map_event_columns(batch->rowdesc, batch->attnum_of_column);
 }
 
@@ -170,9 +171,8 @@ prepare_kept_plan(const char *query, int nargs, Oid *argtypes)
 
 /* Makes sure the cached plans were made for the tables that exist now. */
 static void
-ingest_plans_refresh(void)
+ingest_plans_refresh(Oid event_relid)
 {
-	Oid			event_relid = mailstatus_table_oid("event");
 	Oid			rejected_relid = mailstatus_table_oid("rejected_event");
 	StringInfoData query;
 	Oid			argtypes[3];
@@ -253,7 +253,7 @@ ingest_batch_store(IngestBatch *batch)
 		return counts;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ingest_plans_refresh();
+	ingest_plans_refresh(batch->event_relid);
 
 	if (batch->nrejects > 0)
 	{

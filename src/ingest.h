@@ -33,6 +33,7 @@ typedef struct StoredEvent
 typedef struct IngestBatch
 {
 	TimestampTz received_at;
+	Oid			event_relid;
 	MemoryContext scratch;
 	TupleDesc	rowdesc;
 	int			attnum_of_column[EVENT_NCOLUMNS];

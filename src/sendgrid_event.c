@@ -8,7 +8,6 @@
 
 #include <openssl/evp.h>
 
-#include "access/xact.h"
 #include "fmgr.h"
 #include "catalog/pg_type.h"
 #include "parser/scansup.h"
@@ -375,9 +374,12 @@ map_category(MappedEvent *row, JsonbValue *value)
 	row->nulls[EVENT_COL_CATEGORY] = false;
 }
 
-/* Maps "timestamp" onto occurred_at: Unix seconds or milliseconds, number or digit string. */
+/*
+ * Maps "timestamp" onto occurred_at: Unix seconds or milliseconds, number or
+ * digit string, no later than a day after received_at.
+ */
 static void
-map_timestamp(MappedEvent *row, JsonbValue *value)
+map_timestamp(MappedEvent *row, JsonbValue *value, TimestampTz received_at)
 {
 	StringSpan	text;
 	int64		unix_usecs;
@@ -400,7 +402,7 @@ map_timestamp(MappedEvent *row, JsonbValue *value)
 							 pnstrdup(text.data, Min(text.len, 64))));
 		return;
 	}
-	latest_unix_usecs = GetCurrentTransactionStartTimestamp() + FUTURE_TOLERANCE_USECS +
+	latest_unix_usecs = received_at + FUTURE_TOLERANCE_USECS +
 		EARLIEST_EVENT_UNIX_SECONDS * USECS_PER_SEC;
 	if (unix_usecs < EARLIEST_EVENT_UNIX_SECONDS * USECS_PER_SEC || unix_usecs > latest_unix_usecs)
 	{
@@ -590,7 +592,7 @@ sendgrid_event_map(Jsonb *event, TimestampTz received_at, MappedEvent *row)
 			row->nulls[EVENT_COL_STATUS] = false;
 		}
 	}
-	map_timestamp(row, &timestamp);
+	map_timestamp(row, &timestamp, received_at);
 	if (row->reject_reason != NULL)
 		return;
 
