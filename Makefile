@@ -1,5 +1,5 @@
 EXTENSION = mailstatus
-EXTVERSION = 0.2.0
+EXTVERSION = 0.3.0
 
 MODULE_big = mailstatus
 OBJS = src/mailstatus.o src/mail_status.o src/status_aggregates.o \
@@ -9,7 +9,7 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects \
           message_id_and_timestamps views order_independence triggers \
           webhook_signature webhook_body webhook_leaks hostile_input differential_fuzz roles \
-          hostile_schema status_tracking suppression deliverability upgrade
+          hostile_schema status_tracking suppression deliverability partitions partman citus_rules upgrade
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
 
 # Concurrency: test/specs/*.spec against test/expected/*.out.

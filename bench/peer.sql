@@ -5,9 +5,15 @@
 CREATE TYPE bench.peer_status AS ENUM
   ('sent', 'deferred', 'delivered', 'opened', 'clicked', 'unsubscribed', 'spam_report', 'bounced', 'dropped');
 
-CREATE TABLE bench.peer_event (LIKE mailstatus.event INCLUDING ALL);
+-- Partitioned by month like mailstatus.event, the rows in a default partition with the same
+-- key and indexes as mailstatus.event_default.
+CREATE TABLE bench.peer_event (LIKE mailstatus.event INCLUDING ALL) PARTITION BY RANGE (occurred_at);
+CREATE TABLE bench.peer_event_default PARTITION OF bench.peer_event DEFAULT;
+SELECT mailstatus.add_event_partition_indexes('bench.peer_event_default');
 ALTER TABLE bench.peer_event ALTER COLUMN status TYPE bench.peer_status USING NULL;
-CREATE TABLE bench.copy_event (LIKE mailstatus.event INCLUDING ALL);
+CREATE TABLE bench.copy_event (LIKE mailstatus.event INCLUDING ALL) PARTITION BY RANGE (occurred_at);
+CREATE TABLE bench.copy_event_default PARTITION OF bench.copy_event DEFAULT;
+SELECT mailstatus.add_event_partition_indexes('bench.copy_event_default');
 
 CREATE FUNCTION bench.peer_ingest(body jsonb) RETURNS bigint LANGUAGE sql AS $$
   WITH inserted AS (
@@ -18,7 +24,7 @@ CREATE FUNCTION bench.peer_ingest(body jsonb) RETURNS bigint LANGUAGE sql AS $$
     SELECT coalesce(nullif(e ->> 'sg_event_id', ''), 'sha256:' || encode(sha256(convert_to(e::text, 'UTF8')), 'hex')),
            e ->> 'sg_event_id',
            e ->> 'sg_message_id',
-           nullif(split_part(split_part(split_part(e ->> 'sg_message_id', '.filter', 1), '.recvd', 1), '.', 1), ''),
+           coalesce(split_part(split_part(split_part(e ->> 'sg_message_id', '.filter', 1), '.recvd', 1), '.', 1), ''),
            lower(trim(e ->> 'email')),
            lower(e ->> 'event'),
            CASE lower(e ->> 'event')
@@ -40,6 +46,6 @@ CREATE FUNCTION bench.peer_ingest(body jsonb) RETURNS bigint LANGUAGE sql AS $$
            e - '{email,timestamp,event,sg_event_id,sg_message_id,smtp-id,category,reason,status,response,attempt,type,bounce_classification,url,url_offset,useragent,ip,sg_machine_open,asm_group_id,tls,cert_err,pool,marketing_campaign_id,marketing_campaign_name,marketing_campaign_split_id,marketing_campaign_version,mc_stats,newsletter,phase_id,post_type,send_at,sg_content_type,sg_template_id,sg_template_name,sg_user_id,singlesend_id,singlesend_name,template_id,template_version_id}'::text[],
            e
       FROM jsonb_array_elements(body) AS e
-    ON CONFLICT (event_key) DO NOTHING
+    ON CONFLICT DO NOTHING
     RETURNING 1)
   SELECT count(*) FROM inserted $$;

@@ -65,7 +65,7 @@ SELECT current_setting('data_directory') || '/bench-events.bin' AS copy_path \gs
 SELECT format('CALL bench.post_all(%L, %s)', m, r) FROM generate_series(1, :reps) r,
        unnest(ARRAY['peer', 'mailstatus jsonb', 'mailstatus raw body']) m ORDER BY r, m \gexec
 -- The rows mailstatus stored, already parsed, for COPY.
-COPY mailstatus.event TO :'copy_path' WITH (FORMAT binary);
+COPY (SELECT * FROM mailstatus.event) TO :'copy_path' WITH (FORMAT binary);
 SELECT format('CALL bench.copy_all(%s, %L)', r, :'copy_path') FROM generate_series(1, :reps) r \gexec
 
 SELECT measure, round(bench.median(measure)::numeric, 3) AS median_seconds,
@@ -130,7 +130,7 @@ SELECT line AS "roll-up plan (parallel workers)" FROM bench.plan_lines(
  WHERE line ~ 'Workers|Partial|Gather';
 
 \echo == One CRM record: buffers touched
-SELECT (SELECT message_id FROM mailstatus.event WHERE message_id IS NOT NULL ORDER BY event_key LIMIT 1) AS one_message \gset
+SELECT (SELECT message_id FROM mailstatus.event WHERE message_id <> '' ORDER BY event_key LIMIT 1) AS one_message \gset
 SELECT (SELECT jsonb_build_object('crm_record', custom_args -> 'crm_record') FROM mailstatus.event WHERE message_id = :'one_message' LIMIT 1) AS one_record \gset
 CREATE FUNCTION bench.buffers(query text) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE plan json;

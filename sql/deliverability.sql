@@ -21,7 +21,41 @@ SELECT stored FROM ingest_sendgrid_event($$[
   {"email":"e@example.com","timestamp":1700000000,"event":"dropped","sg_event_id":"d16","sg_message_id":"D1.filter.4"},
   {"email":"a@example.com","timestamp":1700090000,"event":"open","sg_event_id":"d17","sg_message_id":"D1.filter.0"}
 ]$$);
+-- Categories and custom args on the events (SendGrid repeats them on every event of a message).
+UPDATE event SET category = CASE WHEN email IN ('a@example.com', 'b@example.com') THEN '{invoice,reminder}'::text[]
+                                 WHEN email = 'c@example.com' THEN '{quote}'::text[] END,
+                 custom_args = CASE WHEN email IN ('a@example.com', 'c@example.com') THEN '{"branch":"north"}'::jsonb
+                                    WHEN email = 'b@example.com' THEN '{"branch":"south"}'::jsonb ELSE '{}'::jsonb END;
 SELECT * FROM deliverability_daily ORDER BY day;
--- One pass of hash aggregation: no sort of the table.
-SET enable_hashagg = on;
-EXPLAIN (COSTS OFF) SELECT * FROM deliverability_daily;
+-- Per category: a recipient counts under each of its categories; one without any under NULL.
+SELECT * FROM deliverability_daily_by('category') ORDER BY day, value;
+-- Per value of a custom arg; recipients without it under NULL.
+SELECT day, value, sent, delivered, bounced, blocked, dropped, spam_reports, unique_human_opens, clicks
+  FROM deliverability_daily_by('branch') ORDER BY day, value;
+-- A time range: only those events (and, partitioned, only those months are read).
+SELECT day, sent, delivered, unique_human_opens FROM deliverability_daily_by(NULL, '2023-11-15', '2023-11-16');
+-- The whole-day view is the NULL dimension.
+SELECT (SELECT count(*) FROM (SELECT * FROM deliverability_daily EXCEPT
+        SELECT day, sent, delivered, bounced, blocked, dropped, deferred, spam_reports, unique_human_opens,
+               machine_opens, clicks, bounce_rate, spam_report_rate, delivery_rate FROM deliverability_daily_by(NULL)) d) AS differences;
+
+-- The plan on 20 000 events: hash aggregations, no sort of the table; the dimensions not asked
+-- for are not computed; a time range reads only its months' partitions.
+CREATE FUNCTION pg_temp.plan(query text, with_details boolean DEFAULT false) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE format('EXPLAIN (COSTS OFF, VERBOSE %s) ', with_details::text) || query;
+END $$;
+SELECT stored FROM ingest_sendgrid_event((
+  SELECT jsonb_agg(jsonb_build_object('email', 'r' || (g % 5000) || '@example.com', 'timestamp', 1700000000 + g * 60,
+                                      'event', (ARRAY['processed','delivered','open','click'])[1 + g % 4],
+                                      'sg_event_id', 'bulk-' || g, 'sg_message_id', 'Bulk' || (g % 5000) || '.filter.0',
+                                      'category', 'bulk', 'branch', 'b' || (g % 7)))
+    FROM generate_series(1, 20000) g));
+ANALYZE event;
+SELECT pg_temp.plan(deliverability_daily_by_query(NULL, NULL, NULL));
+SELECT bool_or(line ~ 'latest_value') AS values_computed
+  FROM pg_temp.plan(deliverability_daily_by_query(NULL, NULL, NULL), true) AS line;
+SELECT bool_or(line ~ 'latest_value') AS values_computed
+  FROM pg_temp.plan(deliverability_daily_by_query('branch', NULL, NULL), true) AS line;
+SELECT create_event_partitions(0) > 0 AS partitioned;
+SELECT pg_temp.plan(deliverability_daily_by_query('category', '2023-11-20', '2023-11-21'));

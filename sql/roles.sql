@@ -11,8 +11,9 @@ GRANT USAGE ON SCHEMA mailstatus TO regress_webhook, regress_reader;
 GRANT EXECUTE ON FUNCTION mailstatus.ingest_sendgrid_webhook(text, text, text),
                           mailstatus.ingest_sendgrid_event(jsonb),
                           mailstatus.record_send(text, text[], jsonb, timestamptz) TO regress_webhook;
-GRANT SELECT ON mailstatus.recipient_status, mailstatus.message_status TO regress_reader;
-GRANT EXECUTE ON FUNCTION mailstatus.recipient_status_for(jsonb) TO regress_reader;
+GRANT SELECT ON mailstatus.recipient_status, mailstatus.message_status, mailstatus.deliverability_daily TO regress_reader;
+GRANT EXECUTE ON FUNCTION mailstatus.recipient_status_for(jsonb),
+                          mailstatus.deliverability_daily_by(text, timestamptz, timestamptz) TO regress_reader;
 
 -- The entry points run as the owner with a fixed search_path.
 SELECT p.oid::regprocedure, p.prosecdef, p.proconfig, p.proacl IS NOT NULL AS acl_set
@@ -49,6 +50,11 @@ SET ROLE regress_reader;
 SELECT message_id, email, status_label FROM mailstatus.recipient_status ORDER BY 1, 2;
 SELECT message_id, recipients, status_label FROM mailstatus.message_status ORDER BY 1;
 SELECT message_id, email, status_label FROM mailstatus.recipient_status_for('{"crm_record":"INV-2"}');
+SELECT day, sent, delivered FROM mailstatus.deliverability_daily;
+SELECT day, value, delivered FROM mailstatus.deliverability_daily_by('crm_record');
+-- Partition maintenance is the owner's.
+SELECT mailstatus.create_event_partitions();
+SELECT mailstatus.drop_event_partitions('2020-01-01');
 SELECT count(*) FROM mailstatus.event;
 SELECT count(*) FROM mailstatus.send;
 SELECT * FROM mailstatus.ingest_sendgrid_event('[]');
@@ -60,6 +66,7 @@ RESET ROLE;
 SET ROLE regress_nobody;
 SELECT * FROM mailstatus.ingest_sendgrid_event('[]');
 SELECT * FROM mailstatus.recipient_status;
+SELECT * FROM mailstatus.deliverability_daily_by(NULL);
 RESET ROLE;
 
 -- Nothing the refused calls tried reached the tables.

@@ -3,13 +3,19 @@
  * mailstatus.event.  A call maps every element, sorts the events by dedup
  * key (so concurrent, overlapping batches lock index entries in one order),
  * and inserts them with one cached INSERT ... ON CONFLICT DO NOTHING per
- * chunk, through the executor, so triggers on mailstatus.event fire.
+ * chunk, through the executor, so triggers on mailstatus.event fire.  With no
+ * conflict target, the unique key of whichever schema version is installed
+ * decides what a duplicate is: event_key (0.1.0, 0.2.0), or (event_key,
+ * message_id, occurred_at) on each monthly partition (0.3.0).  The rows
+ * stored are counted from RETURNING, in the query: on Citus the command's own
+ * count also holds the duplicates.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -74,6 +80,45 @@ map_event_columns(TupleDesc rowdesc, int *attnum_of_column)
 	}
 }
 
+/*
+ * Reads the retention window drop_event_partitions set (schema 0.3.0 on; none
+ * before): events that occurred before it are rejected, not stored.  FOR SHARE
+ * holds off a concurrent drop_event_partitions until this transaction ends, so
+ * no event of this batch lands in a month being dropped.
+ */
+static void
+read_retention(IngestBatch *batch)
+{
+	bool		isnull;
+	Datum		since;
+
+	if (!OidIsValid(get_relname_relid("event_retention", get_namespace_oid("mailstatus", false))))
+		return;
+	if (SPI_execute("SELECT retained_since FROM mailstatus.event_retention FOR SHARE", false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read mailstatus.event_retention");
+	if (SPI_processed != 1)
+		return;
+	since = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	batch->has_retention = !isnull;
+	if (!isnull)
+		batch->retained_since = DatumGetTimestampTz(since);
+}
+
+/*
+ * A partitioned event table (schema 0.3.0 on) gets a default partition before
+ * its first insert, so that no event lacks a partition to go to.  Called before
+ * this transaction takes any lock on the table: the function takes a stronger one.
+ */
+static void
+ensure_default_partition(Oid event_relid)
+{
+	if (get_rel_relkind(event_relid) != RELKIND_PARTITIONED_TABLE ||
+		OidIsValid(get_default_partition_oid(event_relid)))
+		return;
+	if (SPI_execute("SELECT mailstatus.ensure_event_default_partition()", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not make the default partition of mailstatus.event");
+}
+
 /* A batch with nothing in it, stamped with the transaction's time. */
 void
 ingest_batch_init(IngestBatch *batch)
@@ -85,6 +130,30 @@ ingest_batch_init(IngestBatch *batch)
 	batch->event_relid = mailstatus_table_oid("event");
 	batch->rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(batch->event_relid), -1);
 	map_event_columns(batch->rowdesc, batch->attnum_of_column);
+	batch->message_id_required =
+		TupleDescAttr(batch->rowdesc, batch->attnum_of_column[EVENT_COL_MESSAGE_ID])->attnotnull;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ensure_default_partition(batch->event_relid);
+	read_retention(batch);
+	SPI_finish();
+}
+
+/* Rejects an event that occurred before the retention window: its month was dropped. */
+static void
+reject_if_before_retention(IngestBatch *batch, MappedEvent *row)
+{
+	TimestampTz occurred_at = DatumGetTimestampTz(row->values[EVENT_COL_OCCURRED_AT]);
+
+	/* timestamptz_to_str returns a static buffer: one call per copy. */
+	if (batch->has_retention && occurred_at < batch->retained_since)
+	{
+		char	   *occurred = pstrdup(timestamptz_to_str(occurred_at));
+
+		row->reject_reason = psprintf("the event occurred at %s, before the retention window: "
+									  "events before %s are no longer kept",
+									  occurred, timestamptz_to_str(batch->retained_since));
+	}
 }
 
 /* Keeps a copy of an element that cannot be stored, with the reason, for mailstatus.rejected_event. */
@@ -123,6 +192,13 @@ ingest_batch_add(IngestBatch *batch, Jsonb *element)
 	bool	   *nulls = palloc(sizeof(bool) * batch->rowdesc->natts);
 
 	sendgrid_event_map(element, batch->received_at, &row);
+	if (row.reject_reason == NULL)
+		reject_if_before_retention(batch, &row);
+	if (row.reject_reason == NULL && row.nulls[EVENT_COL_MESSAGE_ID] && batch->message_id_required)
+	{
+		row.values[EVENT_COL_MESSAGE_ID] = PointerGetDatum(cstring_to_text(""));
+		row.nulls[EVENT_COL_MESSAGE_ID] = false;
+	}
 	MemoryContextSwitchTo(batch_context);
 	if (row.reject_reason != NULL)
 		ingest_batch_add_reject(batch, element, row.reject_reason);
@@ -188,13 +264,14 @@ ingest_plans_refresh(Oid event_relid)
 	memset(&ingest_plans, 0, sizeof(IngestPlans));
 
 	initStringInfo(&query);
-	appendStringInfoString(&query, "INSERT INTO mailstatus.event (");
+	appendStringInfoString(&query, "WITH stored AS (INSERT INTO mailstatus.event (");
 	for (int i = 0; i < EVENT_NCOLUMNS; i++)
 		appendStringInfo(&query, "%s%s", i > 0 ? ", " : "", quote_identifier(event_column_names[i]));
 	appendStringInfoString(&query, ") SELECT ");
 	for (int i = 0; i < EVENT_NCOLUMNS; i++)
 		appendStringInfo(&query, "%su.%s", i > 0 ? ", " : "", quote_identifier(event_column_names[i]));
-	appendStringInfoString(&query, " FROM pg_catalog.unnest($1) AS u ON CONFLICT (event_key) DO NOTHING");
+	appendStringInfoString(&query, " FROM pg_catalog.unnest($1) AS u ON CONFLICT DO NOTHING RETURNING 1) "
+						   "SELECT pg_catalog.count(*) FROM stored");
 	argtypes[0] = get_array_type(get_rel_type_id(event_relid));
 	ingest_plans.insert_events = prepare_kept_plan(query.data, 1, argtypes);
 
@@ -212,15 +289,14 @@ ingest_plans_refresh(Oid event_relid)
 	ingest_plans.rejected_relid = rejected_relid;
 }
 
-/* Runs a kept INSERT plan and returns how many rows it inserted. */
-static uint64
-execute_insert(SPIPlanPtr plan, Datum *args)
+/* Runs a kept plan; fails unless it returned the SPI code expected. */
+static void
+execute_kept_plan(SPIPlanPtr plan, Datum *args, int expected_rc)
 {
 	int			rc = SPI_execute_plan(plan, args, NULL, false, 0);
 
-	if (rc != SPI_OK_INSERT)
+	if (rc != expected_rc)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
-	return SPI_processed;
 }
 
 /* Inserts events[0..n) as one statement, then frees their rows; returns how many were new. */
@@ -230,11 +306,14 @@ insert_event_chunk(StoredEvent *events, int n, Oid rowtype)
 	Datum	   *rows = palloc(sizeof(Datum) * n);
 	Datum		args[1];
 	uint64		inserted;
+	bool		isnull;
 
 	for (int i = 0; i < n; i++)
 		rows[i] = HeapTupleGetDatum(events[i].tuple);
 	args[0] = PointerGetDatum(construct_array(rows, n, rowtype, -1, false, TYPALIGN_DOUBLE));
-	inserted = execute_insert(ingest_plans.insert_events, args);
+	execute_kept_plan(ingest_plans.insert_events, args, SPI_OK_SELECT);
+	inserted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
 	for (int i = 0; i < n; i++)
 		heap_freetuple(events[i].tuple);
 	pfree(DatumGetPointer(args[0]));
@@ -265,7 +344,7 @@ ingest_batch_store(IngestBatch *batch)
 												  TEXTOID, -1, false, TYPALIGN_INT));
 		args[2] = PointerGetDatum(construct_array(batch->reject_elements, batch->nrejects,
 												  JSONBOID, -1, false, TYPALIGN_INT));
-		execute_insert(ingest_plans.insert_rejects, args);
+		execute_kept_plan(ingest_plans.insert_rejects, args, SPI_OK_INSERT);
 	}
 
 	if (batch->nevents > 0)

@@ -33,6 +33,9 @@ typedef struct StoredEvent
 typedef struct IngestBatch
 {
 	TimestampTz received_at;
+	bool		has_retention;	/* events before retained_since are rejected */
+	TimestampTz retained_since;
+	bool		message_id_required;	/* the schema stores '' for no message id */
 	Oid			event_relid;
 	MemoryContext scratch;
 	TupleDesc	rowdesc;

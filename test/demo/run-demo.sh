@@ -41,7 +41,7 @@ SELECT r.custom_args ->> 'crm_record' AS "Record",
          CASE WHEN r.clicks > 0 THEN r.clicks || ' click(s)' END,
          CASE WHEN r.reason IS NOT NULL THEN r.smtp_status || ' ' || r.reason END) AS "Detail"
   FROM mailstatus.recipient_status r
- WHERE r.message_id IS NOT NULL
+ WHERE r.message_id <> ''
  ORDER BY 1, 2;
 SQL
 
@@ -55,7 +55,17 @@ echo "== One CRM record, as the CRM asks for it (by its own id in the custom arg
 psql_quiet -P pager=off -c "SELECT email, status_label, status_at FROM mailstatus.recipient_status_for('{\"crm_record\": \"INV-1042\"}')"
 
 echo "== Events SendGrid sent without a message id still count for the address"
-psql_quiet -P pager=off -c "SELECT email, status_label, reason FROM mailstatus.recipient_status WHERE message_id IS NULL"
+psql_quiet -P pager=off -c "SELECT email, status_label, reason FROM mailstatus.recipient_status WHERE message_id = ''"
 
 echo "== Nothing is lost: what could not be stored, and why"
 psql_quiet -P pager=off -c "SELECT reason, element FROM mailstatus.rejected_event"
+
+echo "== Before the next send: addresses not to mail, and why"
+psql_quiet -P pager=off -c "SELECT email, cause, reason, suppressed_since FROM mailstatus.suppression ORDER BY email"
+
+echo "== Deliverability per day and CRM tenant (a custom arg)"
+psql_quiet -P pager=off -c "SELECT day, value AS crm_tenant, sent, delivered, bounced, dropped, spam_reports, delivery_rate FROM mailstatus.deliverability_daily_by('crm_tenant') ORDER BY day, value"
+
+echo "== Retention: events kept in monthly partitions (a scheduled job makes and drops them)"
+psql_quiet -At -c "SELECT mailstatus.create_event_partitions(1) || ' monthly partitions made'"
+psql_quiet -P pager=off -c "SELECT tableoid::regclass AS partition, count(*) AS events FROM mailstatus.event GROUP BY 1 ORDER BY tableoid::regclass::text"

@@ -9,11 +9,11 @@ seconds=${2:-15}
 db=mailstatus_load
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 psql -X -q -d "$db" -f "$here/setup.sql"
-out=$(pgbench -n -d "$db" -c "$clients" -j 2 -T "$seconds" -f "$here/post.pgbench" 2>&1) || { echo "$out"; exit 1; }
+out=$(pgbench -n -d "$db" -c "$clients" -j 2 -T "$seconds" -f "$here/post.pgbench" --failures-detailed 2>&1) || { echo "$out"; exit 1; }
 echo "$out" | grep -E 'number of (transactions actually processed|failed transactions)|tps'
 if echo "$out" | grep -Eqi 'aborted|error'; then echo "$out"; exit 1; fi
 failed=$(echo "$out" | sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p')
-[ "${failed:-0}" = 0 ] || exit 1
+[ "${failed:-0}" = 0 ] || { echo "$out"; exit 1; }
 psql -X -d "$db" -v ON_ERROR_STOP=1 -At -F ' ' <<'SQL' | {
 WITH posted AS (SELECT DISTINCT batch_no FROM load_posted),
      sent AS (SELECT count(*) AS posts FROM load_posted),

@@ -76,8 +76,11 @@ $node->start;
 is($node->safe_psql('postgres', "SELECT count(*) FROM mailstatus.event WHERE event_key LIKE 'b999-%'"),
 	'0', 'a call killed in flight stored nothing');
 
-# pg_dump / pg_restore round trip.
+# pg_dump / pg_restore round trip, with monthly partitions, the default one, and a retention window.
 $node->safe_psql('postgres', q{
+  SELECT mailstatus.create_event_partitions(1);
+  SELECT mailstatus.drop_event_partitions('2000-02-01');
+  SELECT mailstatus.ingest_sendgrid_event('{"email":"late@example.com","timestamp":1500000000,"event":"open","sg_event_id":"in-default"}');
   SELECT mailstatus.record_send('Dump1', ARRAY['d@example.com'], '{"crm_record": "D-1"}', '2023-11-14 22:00+00');
   INSERT INTO mailstatus.webhook_key (public_key, label)
     VALUES ('MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEDRduy/RZMsiTQ7TlpV9nNsfG/mT7O3WkDi1KzFTodA5vIlukMko6Rxv958e/5UCXQXYCA86E0TaMtksPtRWybA==', 'test');
@@ -89,7 +92,9 @@ my $fingerprint = q{
     UNION ALL SELECT m::text FROM mailstatus.message_status m
     UNION ALL SELECT j.reason || j.element::text FROM mailstatus.rejected_event j
     UNION ALL SELECT s::text FROM mailstatus.send s
-    UNION ALL SELECT k.public_key || k.label FROM mailstatus.webhook_key k) all_rows };
+    UNION ALL SELECT k.public_key || k.label FROM mailstatus.webhook_key k
+    UNION ALL SELECT r.retained_since::text FROM mailstatus.event_retention r
+    UNION ALL SELECT e.tableoid::regclass::text || e.event_key FROM mailstatus.event e) all_rows };
 my $before = $node->safe_psql('postgres', $fingerprint);
 my $dump = $node->basedir . '/mailstatus.dump';
 $node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('postgres') ], 'pg_dump');
@@ -98,7 +103,10 @@ $node->command_ok([ 'pg_restore', '-d', $node->connstr('restored'), $dump ], 'pg
 is($node->safe_psql('restored', $fingerprint), $before,
 	'events, statuses, rejects, sends and keys round-trip through pg_dump/pg_restore');
 is($node->safe_psql('restored', "SELECT extversion FROM pg_extension WHERE extname = 'mailstatus'"),
-	'0.2.0', 'the restored database has the extension at the same version');
+	'0.3.0', 'the restored database has the extension at the same version');
+is($node->safe_psql('restored', q{SELECT count(*) FROM pg_inherits WHERE inhparent = 'mailstatus.event'::regclass}),
+	$node->safe_psql('postgres', q{SELECT count(*) FROM pg_inherits WHERE inhparent = 'mailstatus.event'::regclass}),
+	'every partition is restored, attached');
 # The restored database keeps working: new rejects and keys get fresh ids.
 is($node->safe_psql('restored', q{SELECT rejected FROM mailstatus.ingest_sendgrid_event('["new reject"]')}),
 	'1', 'ingest works after restore');
