@@ -13,7 +13,7 @@ REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects 
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
 
 # Concurrency: test/specs/*.spec against test/expected/*.out.
-ISOLATION = concurrent_ingest ingest_while_reading status_notifications
+ISOLATION = concurrent_ingest ingest_while_reading status_notifications retention_while_ingesting
 ISOLATION_OPTS = --inputdir=test --temp-instance=./tmp_check_iso --temp-config=test/regress.conf \
                  --load-extension=mailstatus
 
