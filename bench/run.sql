@@ -129,6 +129,34 @@ SELECT line AS "roll-up plan (parallel workers)" FROM bench.plan_lines(
   'SELECT s, count(*) FROM (SELECT message_id, email, mailstatus.mail_status_agg(status) AS s FROM mailstatus.event GROUP BY 1, 2) r GROUP BY s') line
  WHERE line ~ 'Workers|Partial|Gather';
 
+\echo == Deliverability per day over the grown tables: deliverability_daily against the plain-SQL way
+-- The peer counts distinct recipients per day with count(DISTINCT ...), as a CRM developer
+-- would write it; both must give the same figures.
+CREATE VIEW bench.peer_deliverability AS
+SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day,
+       count(DISTINCT (message_id, email)) FILTER (WHERE event = 'processed') AS sent,
+       count(DISTINCT (message_id, email)) FILTER (WHERE event = 'delivered') AS delivered,
+       count(DISTINCT (message_id, email)) FILTER (WHERE event = 'bounce' AND bounce_type IS DISTINCT FROM 'blocked') AS bounced,
+       count(DISTINCT (message_id, email)) FILTER (WHERE event = 'bounce' AND bounce_type = 'blocked') AS blocked,
+       count(DISTINCT (message_id, email)) FILTER (WHERE event = 'dropped') AS dropped,
+       count(DISTINCT (message_id, email)) FILTER (WHERE event = 'deferred') AS deferred,
+       count(DISTINCT (message_id, email)) FILTER (WHERE event = 'spamreport') AS spam_reports,
+       count(DISTINCT (message_id, email)) FILTER (WHERE event = 'open' AND NOT machine_open) AS unique_human_opens,
+       count(*) FILTER (WHERE event = 'open' AND machine_open) AS machine_opens,
+       count(*) FILTER (WHERE event = 'click') AS clicks
+  FROM bench.peer_event GROUP BY 1;
+INSERT INTO bench.timing
+SELECT m, r, bench.time_query(CASE m
+         WHEN 'deliverability mailstatus' THEN 'SELECT * FROM mailstatus.deliverability_daily'
+         ELSE 'SELECT * FROM bench.peer_deliverability' END)
+  FROM generate_series(1, :reps) r, unnest(ARRAY['deliverability mailstatus', 'deliverability peer']) m;
+SELECT round(bench.median('deliverability mailstatus')::numeric, 3) AS deliverability_daily_seconds,
+       round(bench.median('deliverability peer')::numeric, 3) AS peer_count_distinct_seconds,
+       round((bench.median('deliverability mailstatus') / bench.median('deliverability peer'))::numeric, 2) AS "deliverability_daily / peer",
+       (SELECT count(*) FROM (SELECT day, sent, delivered, bounced, blocked, dropped, deferred, spam_reports,
+                                     unique_human_opens, machine_opens, clicks FROM mailstatus.deliverability_daily
+                              EXCEPT SELECT * FROM bench.peer_deliverability) d) AS days_differing;
+
 \echo == One CRM record: buffers touched
 SELECT (SELECT message_id FROM mailstatus.event WHERE message_id <> '' ORDER BY event_key LIMIT 1) AS one_message \gset
 SELECT (SELECT jsonb_build_object('crm_record', custom_args -> 'crm_record') FROM mailstatus.event WHERE message_id = :'one_message' LIMIT 1) AS one_record \gset

@@ -61,10 +61,10 @@ SELECT p.oid::regprocedure AS aggregate, a.aggcombinefn <> 0 AS combinable,
  WHERE p.pronamespace = 'mailstatus'::regnamespace
  ORDER BY p.oid::regprocedure::text;
 
--- Triggers on distributed tables fire per shard, on the worker: only the status-tracking
--- statement trigger exists, off by default; it recomputes only the messages of its own rows
--- (co-located by message_id) and writes row by row (Citus cannot INSERT ... SELECT from a
--- transition table there).
+-- Triggers on distributed tables fire per shard, on the worker: the only ones are the
+-- status-tracking statement triggers, off by default (track_status refuses to turn them on
+-- once the table is distributed: they read the status view); they recompute only the
+-- messages of their own rows and write row by row.
 SELECT t.tgrelid::regclass, t.tgname, t.tgenabled, (t.tgtype & 1) = 0 AS per_statement
   FROM pg_trigger t JOIN citus_layout l ON l.table_name = t.tgrelid
  WHERE NOT t.tgisinternal ORDER BY t.tgrelid::regclass::text;

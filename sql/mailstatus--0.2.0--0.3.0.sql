@@ -252,6 +252,8 @@ BEGIN
     LOCK TABLE mailstatus.event_retention IN EXCLUSIVE MODE;
     INSERT INTO mailstatus.event_retention AS r (retained_since) VALUES (boundary)
     ON CONFLICT (single_row) DO UPDATE SET retained_since = GREATEST(r.retained_since, excluded.retained_since);
+    -- Monthly partitions (ours, pg_partman's or hand-made) whose upper bound, read from their
+    -- bound expression "FOR VALUES FROM ('...') TO ('...')", is at most the boundary.
     FOR old_partition IN
         SELECT c.oid::regclass AS name
           FROM pg_catalog.pg_inherits i

@@ -12,6 +12,7 @@ SELECT * FROM mailstatus.ingest_sendgrid_event($$[
 SELECT mailstatus.create_event_partitions(1) > 0 AS partitioned;
 
 -- The recipe.
+SELECT mailstatus.track_status(false);
 SET citus.enable_unsafe_triggers = on;
 SELECT l.step, l.table_name, l.placement,
        CASE l.placement
