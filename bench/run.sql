@@ -115,11 +115,15 @@ BEGIN
   EXECUTE query;
   RETURN extract(epoch FROM clock_timestamp() - started);
 END $$;
-INSERT INTO bench.timing
-SELECT m, r, bench.time_query(CASE m
-         WHEN 'roll-up mail_status_agg' THEN 'SELECT s, count(*) FROM (SELECT message_id, email, mailstatus.mail_status_agg(status) AS s FROM mailstatus.event GROUP BY 1, 2) r GROUP BY s'
-         ELSE 'SELECT s, count(*) FROM (SELECT message_id, email, max(status) AS s FROM bench.peer_event GROUP BY 1, 2) r GROUP BY s' END)
-  FROM generate_series(1, :reps) r, unnest(ARRAY['roll-up mail_status_agg', 'roll-up peer max(enum)']) m;
+-- Times two queries side by side, alternating, reps times each, into bench.timing.
+CREATE PROCEDURE bench.time_pair(measure_a text, query_a text, measure_b text, query_b text, reps int) LANGUAGE sql AS $$
+  INSERT INTO bench.timing
+  SELECT m.measure, r, bench.time_query(m.query)
+    FROM generate_series(1, reps) r, (VALUES (measure_a, query_a), (measure_b, query_b)) m(measure, query) $$;
+CALL bench.time_pair(
+  'roll-up mail_status_agg', 'SELECT s, count(*) FROM (SELECT message_id, email, mailstatus.mail_status_agg(status) AS s FROM mailstatus.event GROUP BY 1, 2) r GROUP BY s',
+  'roll-up peer max(enum)', 'SELECT s, count(*) FROM (SELECT message_id, email, max(status) AS s FROM bench.peer_event GROUP BY 1, 2) r GROUP BY s',
+  :reps);
 SELECT round(bench.median('roll-up mail_status_agg')::numeric, 3) AS mail_status_agg_seconds,
        round(bench.median('roll-up peer max(enum)')::numeric, 3) AS peer_max_enum_seconds,
        round((bench.median('roll-up mail_status_agg') / bench.median('roll-up peer max(enum)'))::numeric, 2) AS "mail_status_agg / max(enum) (target <= 0.8)";
@@ -145,11 +149,8 @@ SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day,
        count(*) FILTER (WHERE event = 'open' AND machine_open) AS machine_opens,
        count(*) FILTER (WHERE event = 'click') AS clicks
   FROM bench.peer_event GROUP BY 1;
-INSERT INTO bench.timing
-SELECT m, r, bench.time_query(CASE m
-         WHEN 'deliverability mailstatus' THEN 'SELECT * FROM mailstatus.deliverability_daily'
-         ELSE 'SELECT * FROM bench.peer_deliverability' END)
-  FROM generate_series(1, :reps) r, unnest(ARRAY['deliverability mailstatus', 'deliverability peer']) m;
+CALL bench.time_pair('deliverability mailstatus', 'SELECT * FROM mailstatus.deliverability_daily',
+                     'deliverability peer', 'SELECT * FROM bench.peer_deliverability', :reps);
 SELECT round(bench.median('deliverability mailstatus')::numeric, 3) AS deliverability_daily_seconds,
        round(bench.median('deliverability peer')::numeric, 3) AS peer_count_distinct_seconds,
        round((bench.median('deliverability mailstatus') / bench.median('deliverability peer'))::numeric, 2) AS "deliverability_daily / peer",
