@@ -47,13 +47,16 @@ CREATE FUNCTION @extschema@.record_send(message_id text, emails text[], custom_a
 DECLARE
     recorded integer;
 BEGIN
-    INSERT INTO mailstatus.send (message_id, email, custom_args, sent_at)
-    SELECT record_send.message_id, mailstatus.normalize_email(e.email),
-           COALESCE(record_send.custom_args, '{}'::jsonb), COALESCE(record_send.sent_at, pg_catalog.now())
-      FROM pg_catalog.unnest(record_send.emails) AS e(email)
-     WHERE e.email IS NOT NULL
-    ON CONFLICT ON CONSTRAINT send_pkey DO NOTHING;
-    GET DIAGNOSTICS recorded = ROW_COUNT;
+    -- Counted from RETURNING: on Citus the command's own count also holds the duplicates.
+    WITH inserted AS (
+        INSERT INTO mailstatus.send (message_id, email, custom_args, sent_at)
+        SELECT record_send.message_id, mailstatus.normalize_email(e.email),
+               COALESCE(record_send.custom_args, '{}'::jsonb), COALESCE(record_send.sent_at, pg_catalog.now())
+          FROM pg_catalog.unnest(record_send.emails) AS e(email)
+         WHERE e.email IS NOT NULL
+        ON CONFLICT ON CONSTRAINT send_pkey DO NOTHING
+        RETURNING 1)
+    SELECT pg_catalog.count(*)::integer INTO recorded FROM inserted;
     RETURN recorded;
 END $$;
 COMMENT ON FUNCTION @extschema@.record_send(text, text[], jsonb, timestamptz) IS

@@ -33,6 +33,7 @@ SELECT * FROM mailstatus.ingest_sendgrid_event($$[
   "junk"]$$);
 SELECT * FROM mailstatus.ingest_sendgrid_webhook('[{"email":"ann@example.com","timestamp":1700000200,"event":"click","sg_event_id":"c6","sg_message_id":"C1.filter.0","crm_record":"R-1"},{"email":"ann@example.com","timestamp":1700000100,"event":"open","sg_event_id":"c4","sg_message_id":"C1.filter.0","category":["invoice"],"crm_record":"R-1"}]');
 SELECT mailstatus.record_send('C9', ARRAY['eve@example.com'], '{"crm_record":"R-1"}', '2023-11-14 22:00+00');
+SELECT mailstatus.record_send('C9', ARRAY['eve@example.com', 'fay@example.com'], '{"crm_record":"R-1"}', '2023-11-14 22:00+00') AS recorded_again;
 SELECT count(*) AS events, count(DISTINCT event_key) AS distinct_events FROM mailstatus.event;
 
 -- Reading, as the CRM does.
