@@ -3,6 +3,8 @@
 
 #include "postgres.h"
 
+#include "pg_compat.h"
+
 #include "fmgr.h"
 #include "access/htup.h"
 #include "access/tupdesc.h"
@@ -55,7 +57,7 @@ extern void ingest_batch_add(IngestBatch *batch, Jsonb *element);
 extern void ingest_batch_add_body(IngestBatch *batch, Jsonb *body, const char *function);
 extern void ingest_batch_add_reject(IngestBatch *batch, Jsonb *element, const char *reason);
 extern IngestCounts ingest_batch_store(IngestBatch *batch);
-extern void ereport_body_not_container(const char *function) pg_attribute_noreturn();
+pg_noreturn extern void ereport_body_not_container(const char *function);
 extern Datum ingest_counts_result(FunctionCallInfo fcinfo, IngestCounts counts);
 
 #endif

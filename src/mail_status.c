@@ -6,6 +6,8 @@
  */
 #include "postgres.h"
 
+#include "pg_compat.h"
+
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"

@@ -6,6 +6,8 @@
  */
 #include "postgres.h"
 
+#include "pg_compat.h"
+
 #include <openssl/evp.h>
 
 #include "fmgr.h"

@@ -8,6 +8,8 @@
  */
 #include "postgres.h"
 
+#include "pg_compat.h"
+
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"

@@ -12,6 +12,8 @@
  */
 #include "postgres.h"
 
+#include "pg_compat.h"
+
 #include <json-c/json.h>
 
 #include "miscadmin.h"

@@ -1,0 +1,21 @@
+#ifndef MAILSTATUS_PG_COMPAT_H
+#define MAILSTATUS_PG_COMPAT_H
+
+/*
+ * The server APIs that moved between the PostgreSQL versions mailstatus
+ * builds against (15 to 18), guarded once here.  Every source file includes
+ * this header right after postgres.h.
+ */
+#include "postgres.h"
+
+/* PostgreSQL 16 moved the varlena macros (VARDATA, VARSIZE_ANY_EXHDR, ...) to varatt.h. */
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
+
+/* PostgreSQL 18 replaced pg_attribute_noreturn(), written after a declaration, with pg_noreturn, written before. */
+#ifndef pg_noreturn
+#define pg_noreturn pg_attribute_noreturn()
+#endif
+
+#endif
