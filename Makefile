@@ -1,10 +1,15 @@
 EXTENSION = mailstatus
-EXTVERSION = 0.3.0
+EXTVERSION = 0.4.0
 
 MODULE_big = mailstatus
-OBJS = src/mailstatus.o src/mail_status.o src/status_aggregates.o \
-       src/sendgrid_event.o src/ingest.o src/signature.o src/webhook.o src/webhook_body.o src/wire.o
-DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+# In reading order: the types and aggregates, then wire -> event mapping -> ingest -> raw body -> webhook.
+OBJS = src/init.o src/quote.o src/mail_status.o src/status_aggregates.o src/timed_value.o src/activity.o \
+       src/category_set.o src/wire.o src/sendgrid_event.o src/ingest.o src/webhook_body.o src/webhook.o \
+       src/signature.o
+# The current version's schema is sql/mailstatus.sql, read top to bottom; the install script
+# of the oldest version and every upgrade script ship too (ALTER EXTENSION ... UPDATE).
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql sql/$(EXTENSION)--0.2.0--0.3.0.sql
 
 REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects \
           message_id_and_timestamps views order_independence triggers \
@@ -21,7 +26,7 @@ ISOLATION_OPTS = --inputdir=test --temp-instance=./tmp_check_iso --temp-config=t
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
-PG_CPPFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+PG_CPPFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror=implicit-function-declaration
 SHLIB_LINK = -ljson-c -lcrypto
 
 EXTRA_CLEAN = tmp_check results regression.diffs regression.out test/fuzz/fuzz_wire test/fuzz/work
@@ -34,6 +39,9 @@ endif
 
 # Every object depends on the project's headers (PGXS tracks no header dependencies).
 $(OBJS): $(wildcard src/*.h)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
+	cp $< $@
 
 # The fuzzer of src/wire.c (libFuzzer, ASan, UBSan): make fuzz FUZZ_SECONDS=600
 FUZZ_SECONDS ?= 60

@@ -1,18 +1,22 @@
 /*
- * ingest_sendgrid_event(jsonb): stores a webhook batch (or one event) in
- * mailstatus.event.  A call maps every element, sorts the events by dedup
- * key (so concurrent, overlapping batches lock index entries in one order),
- * and inserts them with one cached INSERT ... ON CONFLICT DO NOTHING per
- * chunk, through the executor, so triggers on mailstatus.event fire.  With no
- * conflict target, the unique key of whichever schema version is installed
- * decides what a duplicate is: event_key (0.1.0, 0.2.0), or (event_key,
- * message_id, occurred_at) on each monthly partition (0.3.0).  The rows
- * stored are counted from RETURNING, in the query: on Citus the command's own
- * count also holds the duplicates.
+ * Ingest: webhook elements mapped into a batch, then stored in one go.
+ *
+ * A call maps every element (sendgrid_event.c), rejects the ones that cannot
+ * be stored (once each, by content), attributes async bounces to their send,
+ * and sorts the events by recipient, time and content hash, so concurrent,
+ * overlapping batches take their locks in one order.  Each chunk of events
+ * is one statement: INSERT ... ON CONFLICT DO NOTHING into mailstatus.event
+ * through the executor (triggers on the table fire), RETURNING the rows that
+ * were new, whose partial states merge_events merges into the state tables
+ * with the aggregates' combine functions.  Rejects are written first, in key
+ * order too.  Stored and duplicate counts come from RETURNING: on Citus the
+ * command's own count also holds the duplicates.
  */
 #include "postgres.h"
 
 #include "pg_compat.h"
+
+#include <openssl/evp.h>
 
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -21,27 +25,37 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
-#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/tuplestore.h"
 #include "utils/typcache.h"
 
 #include "ingest.h"
 
-/* Events per INSERT statement: bounds the array a huge body builds at once. */
-#define INGEST_CHUNK_EVENTS 10000
+/* Events or rejects per statement: bounds the arrays a huge body builds at once. */
+#define INGEST_CHUNK_ROWS 10000
+#define DIGEST_BYTES 32
+
+/* A rejected element, kept once whatever how often the call carries it. */
+typedef struct RejectedElement
+{
+	unsigned char digest[DIGEST_BYTES]; /* SHA-256 of the element: the hash key */
+	const char *reason;
+	Jsonb	   *element;
+} RejectedElement;
 
 /* Per-backend plans, valid while the tables they were made for exist. */
 typedef struct IngestPlans
 {
 	Oid			event_relid;
 	Oid			rejected_relid;
-	SPIPlanPtr	insert_events;
+	SPIPlanPtr	store_events;
 	SPIPlanPtr	insert_rejects;
+	SPIPlanPtr	attribute_bounce;
 } IngestPlans;
 
 static IngestPlans ingest_plans;
@@ -56,89 +70,161 @@ mailstatus_table_oid(const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("table mailstatus.%s does not exist", name),
-				 errhint("Reinstall the extension: DROP EXTENSION mailstatus; CREATE EXTENSION mailstatus;")));
+				 errhint("Update the extension: ALTER EXTENSION mailstatus UPDATE;")));
 	return relid;
 }
 
-/* Index in the row type of each EventColumn, by name. */
-static void
-map_event_columns(TupleDesc rowdesc, int *attnum_of_column)
+/* An array grown (doubling) to hold at least needed elements; *capacity is updated. */
+static void *
+grow_array(void *array, int *capacity, int needed, Size element_size)
 {
-	for (int c = 0; c < EVENT_NCOLUMNS; c++)
-	{
-		attnum_of_column[c] = -1;
-		for (int a = 0; a < rowdesc->natts; a++)
-		{
-			Form_pg_attribute attr = TupleDescAttr(rowdesc, a);
+	if (needed <= *capacity)
+		return array;
+	*capacity = Max(Max(64, needed), *capacity * 2);
+	if (array == NULL)
+		return palloc(element_size * *capacity);
+	return repalloc_huge(array, element_size * *capacity);
+}
 
-			if (!attr->attisdropped && strcmp(NameStr(attr->attname), event_column_names[c]) == 0)
-				attnum_of_column[c] = a;
-		}
-		if (attnum_of_column[c] < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("column \"%s\" of mailstatus.event does not exist", event_column_names[c]),
-					 errhint("Reinstall or update the extension.")));
+/* Runs a query of one result column through SPI; the first row's value, or isnull. */
+static Datum
+spi_value(const char *query, bool *isnull)
+{
+	if (SPI_execute(query, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not run \"%s\"", query);
+	if (SPI_processed == 0)
+	{
+		*isnull = true;
+		return (Datum) 0;
 	}
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
 }
 
 /*
- * Reads the retention window drop_event_partitions set (schema 0.3.0 on; none
- * before): events that occurred before it are rejected, not stored.  FOR SHARE
- * holds off a concurrent drop_event_partitions until this transaction ends, so
- * no event of this batch lands in a month being dropped.
+ * Reads the retention window drop_event_partitions set: events that occurred
+ * before it are rejected, not stored.  FOR SHARE holds off a concurrent
+ * drop_event_partitions until this transaction ends, so no event of this
+ * batch lands in a month being dropped.
  */
 static void
 read_retention(IngestBatch *batch)
 {
 	bool		isnull;
-	Datum		since;
+	Datum		since = spi_value("SELECT r.retained_since FROM mailstatus.event_retention r FOR SHARE", &isnull);
 
-	if (!OidIsValid(get_relname_relid("event_retention", get_namespace_oid("mailstatus", false))))
-		return;
-	if (SPI_execute("SELECT retained_since FROM mailstatus.event_retention FOR SHARE", false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read mailstatus.event_retention");
-	if (SPI_processed != 1)
-		return;
-	since = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	batch->has_retention = !isnull;
 	if (!isnull)
 		batch->retained_since = DatumGetTimestampTz(since);
 }
 
 /*
- * A partitioned event table (schema 0.3.0 on) gets a default partition before
- * its first insert, so that no event lacks a partition to go to.  Called before
- * this transaction takes any lock on the table: the function takes a stronger one.
+ * The event table gets a default partition before its first insert, so that
+ * no event lacks a partition to go to.  Called before this transaction takes
+ * any lock on the table (the function takes a stronger one), and after the
+ * retention window's (the order maintenance takes them in).
  */
 static void
 ensure_default_partition(Oid event_relid)
 {
-	if (get_rel_relkind(event_relid) != RELKIND_PARTITIONED_TABLE ||
-		OidIsValid(get_default_partition_oid(event_relid)))
+	bool		isnull;
+
+	if (OidIsValid(get_default_partition_oid(event_relid)))
 		return;
-	if (SPI_execute("SELECT mailstatus.ensure_event_default_partition()", false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not make the default partition of mailstatus.event");
+	spi_value("SELECT mailstatus.ensure_event_default_partition()", &isnull);
 }
 
 /* A batch with nothing in it, stamped with the transaction's time. */
 void
-ingest_batch_init(IngestBatch *batch)
+ingest_batch_init(IngestBatch *batch, const char *function)
 {
+	Oid			event_relid = mailstatus_table_oid("event");
+	HASHCTL		rejects_hash;
+
 	memset(batch, 0, sizeof(IngestBatch));
+	batch->function = function;
 	batch->received_at = GetCurrentTransactionStartTimestamp();
 	batch->scratch = AllocSetContextCreate(CurrentMemoryContext, "mailstatus event mapping",
 										   ALLOCSET_DEFAULT_SIZES);
-	batch->event_relid = mailstatus_table_oid("event");
-	batch->rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(batch->event_relid), -1);
-	map_event_columns(batch->rowdesc, batch->attnum_of_column);
-	batch->message_id_required =
-		TupleDescAttr(batch->rowdesc, batch->attnum_of_column[EVENT_COL_MESSAGE_ID])->attnotnull;
+	batch->rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(event_relid), -1);
+	event_columns_of(batch->rowdesc, batch->attnum_of_column);
+	for (int c = 0; c < EVENT_NCOLUMNS; c++)
+	{
+		if (batch->attnum_of_column[c] < 0 || get_rel_relkind(event_relid) != RELKIND_PARTITIONED_TABLE)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("mailstatus.event has the layout of an older version of mailstatus"),
+					 errdetail("The library installed is newer than the extension's schema in this database."),
+					 errhint("Update the extension: ALTER EXTENSION mailstatus UPDATE;")));
+	}
+	rejects_hash.keysize = DIGEST_BYTES;
+	rejects_hash.entrysize = sizeof(RejectedElement);
+	rejects_hash.hcxt = CurrentMemoryContext;
+	batch->rejects = hash_create("mailstatus rejected elements", 64, &rejects_hash,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ensure_default_partition(batch->event_relid);
 	read_retention(batch);
+	ensure_default_partition(event_relid);
 	SPI_finish();
+}
+
+/* Prepares and keeps a plan for the rest of the backend's life. */
+static SPIPlanPtr
+prepare_kept_plan(const char *query, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(query, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", query, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+/* Makes sure the cached plans were made for the tables that exist now. */
+static void
+ingest_plans_refresh(void)
+{
+	Oid			event_relid = mailstatus_table_oid("event");
+	Oid			rejected_relid = mailstatus_table_oid("rejected_event");
+	Oid			argtypes[3];
+
+	if (ingest_plans.store_events != NULL &&
+		ingest_plans.event_relid == event_relid &&
+		ingest_plans.rejected_relid == rejected_relid)
+		return;
+	if (ingest_plans.store_events != NULL)
+	{
+		SPI_freeplan(ingest_plans.store_events);
+		SPI_freeplan(ingest_plans.insert_rejects);
+		SPI_freeplan(ingest_plans.attribute_bounce);
+	}
+	memset(&ingest_plans, 0, sizeof(IngestPlans));
+
+	argtypes[0] = get_array_type(get_rel_type_id(event_relid));
+	ingest_plans.store_events = prepare_kept_plan(
+		"WITH stored AS (INSERT INTO mailstatus.event AS e SELECT * FROM pg_catalog.unnest($1) "
+		"ON CONFLICT DO NOTHING RETURNING e) "
+		"SELECT pg_catalog.count(*), mailstatus.merge_events(pg_catalog.array_agg(s.e)) FROM stored s",
+		1, argtypes);
+
+	argtypes[0] = TEXTARRAYOID;
+	argtypes[1] = TEXTARRAYOID;
+	argtypes[2] = get_array_type(JSONBOID);
+	ingest_plans.insert_rejects = prepare_kept_plan(
+		"INSERT INTO mailstatus.rejected_event (element_key, reason, element) "
+		"SELECT r.element_key, r.reason, r.element "
+		"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
+		"AS r(element_key, reason, element) "
+		"ON CONFLICT ON CONSTRAINT rejected_event_element_key DO NOTHING",
+		3, argtypes);
+
+	argtypes[0] = TEXTOID;
+	argtypes[1] = TIMESTAMPTZOID;
+	ingest_plans.attribute_bounce = prepare_kept_plan(
+		"SELECT mailstatus.attributed_message_id($1, $2)", 2, argtypes);
+	ingest_plans.event_relid = event_relid;
+	ingest_plans.rejected_relid = rejected_relid;
 }
 
 /* Rejects an event that occurred before the retention window: its month was dropped. */
@@ -158,32 +244,57 @@ reject_if_before_retention(IngestBatch *batch, MappedEvent *row)
 	}
 }
 
-/* Keeps a copy of an element that cannot be stored, with the reason, for mailstatus.rejected_event. */
-void
-ingest_batch_add_reject(IngestBatch *batch, Jsonb *element, const char *reason)
+/*
+ * An async bounce that names no message belongs to the address's latest send
+ * recorded before it (attributed_message_id): the CRM's record then shows it.
+ */
+static void
+attribute_async_bounce(MappedEvent *row)
 {
-	if (batch->nrejects == batch->rejects_capacity)
+	text	   *event = DatumGetTextPP(row->values[EVENT_COL_EVENT]);
+	Datum		args[2];
+	bool		isnull;
+	Datum		message_id;
+
+	if (VARSIZE_ANY_EXHDR(DatumGetPointer(row->values[EVENT_COL_MESSAGE_ID])) != 0 ||
+		VARSIZE_ANY_EXHDR(event) != 6 || memcmp(VARDATA_ANY(event), "bounce", 6) != 0)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ingest_plans_refresh();
+	args[0] = row->values[EVENT_COL_EMAIL];
+	args[1] = row->values[EVENT_COL_OCCURRED_AT];
+	if (SPI_execute_plan(ingest_plans.attribute_bounce, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not attribute an async bounce");
+	message_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
 	{
-		batch->rejects_capacity = Max(16, batch->rejects_capacity * 2);
-		batch->reject_keys = batch->reject_keys == NULL ?
-			palloc(sizeof(Datum) * batch->rejects_capacity) :
-			repalloc(batch->reject_keys, sizeof(Datum) * batch->rejects_capacity);
-		batch->reject_reasons = batch->reject_reasons == NULL ?
-			palloc(sizeof(Datum) * batch->rejects_capacity) :
-			repalloc(batch->reject_reasons, sizeof(Datum) * batch->rejects_capacity);
-		batch->reject_elements = batch->reject_elements == NULL ?
-			palloc(sizeof(Datum) * batch->rejects_capacity) :
-			repalloc(batch->reject_elements, sizeof(Datum) * batch->rejects_capacity);
+		row->values[EVENT_COL_MESSAGE_ID] = SPI_datumTransfer(message_id, false, -1);
+		row->values[EVENT_COL_MESSAGE_ID_ATTRIBUTED] = BoolGetDatum(true);
 	}
-	batch->reject_keys[batch->nrejects] = PointerGetDatum(cstring_to_text(jsonb_content_key(element)));
-	batch->reject_reasons[batch->nrejects] = PointerGetDatum(cstring_to_text(reason));
-	batch->reject_elements[batch->nrejects] = PointerGetDatum(memcpy(palloc(VARSIZE(element)), element, VARSIZE(element)));
-	batch->nrejects++;
+	SPI_finish();
+}
+
+/* The first part of an event's sort key: its message id and address, NUL-terminated each. */
+static char *
+recipient_sort_key(MappedEvent *row)
+{
+	text	   *message_id = DatumGetTextPP(row->values[EVENT_COL_MESSAGE_ID]);
+	text	   *email = DatumGetTextPP(row->values[EVENT_COL_EMAIL]);
+	int			message_id_len = VARSIZE_ANY_EXHDR(message_id);
+	int			email_len = VARSIZE_ANY_EXHDR(email);
+	char	   *key = palloc(message_id_len + email_len + 2);
+
+	memcpy(key, VARDATA_ANY(message_id), message_id_len);
+	key[message_id_len] = '\0';
+	memcpy(key + message_id_len + 1, VARDATA_ANY(email), email_len);
+	key[message_id_len + 1 + email_len] = '\0';
+	return key;
 }
 
 /*
- * Maps one element into the batch, as an event (its row formed at once) or as
- * a reject; then resets the scratch context, where the element may live.
+ * Maps one element into the batch, as an event (its row formed at once) or
+ * as a reject; then resets the scratch context, where the element may live.
  */
 void
 ingest_batch_add(IngestBatch *batch, Jsonb *element)
@@ -192,173 +303,177 @@ ingest_batch_add(IngestBatch *batch, Jsonb *element)
 	MemoryContext batch_context = MemoryContextSwitchTo(batch->scratch);
 	Datum	   *values = palloc(sizeof(Datum) * batch->rowdesc->natts);
 	bool	   *nulls = palloc(sizeof(bool) * batch->rowdesc->natts);
+	StoredEvent *event;
 
 	sendgrid_event_map(element, batch->received_at, &row);
 	if (row.reject_reason == NULL)
 		reject_if_before_retention(batch, &row);
-	if (row.reject_reason == NULL && row.nulls[EVENT_COL_MESSAGE_ID] && batch->message_id_required)
-	{
-		row.values[EVENT_COL_MESSAGE_ID] = PointerGetDatum(cstring_to_text(""));
-		row.nulls[EVENT_COL_MESSAGE_ID] = false;
-	}
+	if (row.reject_reason == NULL)
+		attribute_async_bounce(&row);
 	MemoryContextSwitchTo(batch_context);
 	if (row.reject_reason != NULL)
-		ingest_batch_add_reject(batch, element, row.reject_reason);
-	else
 	{
-		if (batch->nevents == batch->events_capacity)
-		{
-			batch->events_capacity = Max(64, batch->events_capacity * 2);
-			batch->events = batch->events == NULL ?
-				palloc(sizeof(StoredEvent) * batch->events_capacity) :
-				repalloc_huge(batch->events, sizeof(StoredEvent) * batch->events_capacity);
-		}
-		for (int a = 0; a < batch->rowdesc->natts; a++)
-			nulls[a] = true;
-		for (int c = 0; c < EVENT_NCOLUMNS; c++)
-		{
-			values[batch->attnum_of_column[c]] = row.values[c];
-			nulls[batch->attnum_of_column[c]] = row.nulls[c];
-		}
-		batch->events[batch->nevents].event_key = pstrdup(row.event_key);
-		batch->events[batch->nevents].tuple = heap_form_tuple(batch->rowdesc, values, nulls);
-		batch->nevents++;
+		ingest_batch_add_reject(batch, element, row.reject_reason);
+		MemoryContextReset(batch->scratch);
+		return;
 	}
+	batch->events = grow_array(batch->events, &batch->events_capacity, batch->nevents + 1, sizeof(StoredEvent));
+	memset(nulls, true, sizeof(bool) * batch->rowdesc->natts);
+	for (int c = 0; c < EVENT_NCOLUMNS; c++)
+	{
+		values[batch->attnum_of_column[c]] = row.values[c];
+		nulls[batch->attnum_of_column[c]] = row.nulls[c];
+	}
+	event = &batch->events[batch->nevents++];
+	event->recipient = recipient_sort_key(&row);
+	event->occurred_at = DatumGetTimestampTz(row.values[EVENT_COL_OCCURRED_AT]);
+	event->content_hash = DatumGetInt64(row.values[EVENT_COL_CONTENT_HASH]);
+	event->tuple = heap_form_tuple(batch->rowdesc, values, nulls);
 	MemoryContextReset(batch->scratch);
 }
 
-/* qsort comparator: events by dedup key, bytewise. */
+/*
+ * Keeps an element that cannot be stored, with the reason, for
+ * mailstatus.rejected_event: once per distinct element, however often the
+ * call carries it.  Consecutive rejects with the same reason share it.
+ */
+void
+ingest_batch_add_reject(IngestBatch *batch, Jsonb *element, const char *reason)
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len;
+	RejectedElement *entry;
+	bool		found;
+
+	batch->nrejected++;
+	if (!EVP_Digest(VARDATA(element), VARSIZE(element) - VARHDRSZ, digest, &digest_len, EVP_sha256(), NULL))
+		elog(ERROR, "could not compute SHA-256");
+	entry = hash_search(batch->rejects, digest, HASH_ENTER, &found);
+	if (found)
+		return;
+	if (batch->last_reason == NULL || strcmp(batch->last_reason, reason) != 0)
+		batch->last_reason = pstrdup(reason);
+	entry->reason = batch->last_reason;
+	entry->element = memcpy(palloc(VARSIZE(element)), element, VARSIZE(element));
+}
+
+/* qsort comparator: events by message id, address, time, content hash. */
 static int
 stored_event_compare(const void *a, const void *b)
 {
-	return strcmp(((const StoredEvent *) a)->event_key, ((const StoredEvent *) b)->event_key);
+	const StoredEvent *first = (const StoredEvent *) a;
+	const StoredEvent *second = (const StoredEvent *) b;
+	int			cmp = strcmp(first->recipient, second->recipient);
+
+	if (cmp == 0)
+		cmp = strcmp(first->recipient + strlen(first->recipient) + 1,
+					 second->recipient + strlen(second->recipient) + 1);
+	if (cmp == 0 && first->occurred_at != second->occurred_at)
+		cmp = first->occurred_at < second->occurred_at ? -1 : 1;
+	if (cmp == 0 && first->content_hash != second->content_hash)
+		cmp = first->content_hash < second->content_hash ? -1 : 1;
+	return cmp;
 }
 
-/* Prepares and keeps a plan for the rest of the backend's life. */
-static SPIPlanPtr
-prepare_kept_plan(const char *query, int nargs, Oid *argtypes)
+/* qsort comparator: rejected elements by digest, the order of their hex keys. */
+static int
+rejected_element_compare(const void *a, const void *b)
 {
-	SPIPlanPtr	plan = SPI_prepare(query, nargs, argtypes);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", query, SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	return plan;
+	return memcmp((*(RejectedElement *const *) a)->digest, (*(RejectedElement *const *) b)->digest, DIGEST_BYTES);
 }
 
-/* Makes sure the cached plans were made for the tables that exist now. */
+/* The key rejected_event stores for a digest: "sha256:" and its hex. */
+static Datum
+reject_key(const unsigned char *digest)
+{
+	char		key[sizeof("sha256:") + 2 * DIGEST_BYTES];
+
+	strcpy(key, "sha256:");
+	hex_encode((const char *) digest, DIGEST_BYTES, key + strlen("sha256:"));
+	key[strlen("sha256:") + 2 * DIGEST_BYTES] = '\0';
+	return CStringGetTextDatum(key);
+}
+
+/* Writes the rejected elements, in key order (as events: concurrent batches never deadlock on them). */
 static void
-ingest_plans_refresh(Oid event_relid)
+store_rejects(IngestBatch *batch)
 {
-	Oid			rejected_relid = mailstatus_table_oid("rejected_event");
-	StringInfoData query;
-	Oid			argtypes[3];
+	int			n = hash_get_num_entries(batch->rejects);
+	RejectedElement **sorted = palloc(sizeof(RejectedElement *) * Max(n, 1));
+	HASH_SEQ_STATUS scan;
+	RejectedElement *entry;
+	int			i = 0;
 
-	if (ingest_plans.insert_events != NULL &&
-		ingest_plans.event_relid == event_relid &&
-		ingest_plans.rejected_relid == rejected_relid)
-		return;
-	if (ingest_plans.insert_events != NULL)
-		SPI_freeplan(ingest_plans.insert_events);
-	if (ingest_plans.insert_rejects != NULL)
-		SPI_freeplan(ingest_plans.insert_rejects);
-	memset(&ingest_plans, 0, sizeof(IngestPlans));
+	hash_seq_init(&scan, batch->rejects);
+	while ((entry = hash_seq_search(&scan)) != NULL)
+		sorted[i++] = entry;
+	qsort(sorted, n, sizeof(RejectedElement *), rejected_element_compare);
+	for (int start = 0; start < n; start += INGEST_CHUNK_ROWS)
+	{
+		int			count = Min(INGEST_CHUNK_ROWS, n - start);
+		Datum	   *keys = palloc(sizeof(Datum) * count);
+		Datum	   *reasons = palloc(sizeof(Datum) * count);
+		Datum	   *elements = palloc(sizeof(Datum) * count);
+		Datum		args[3];
 
-	initStringInfo(&query);
-	appendStringInfoString(&query, "WITH stored AS (INSERT INTO mailstatus.event (");
-	for (int i = 0; i < EVENT_NCOLUMNS; i++)
-		appendStringInfo(&query, "%s%s", i > 0 ? ", " : "", quote_identifier(event_column_names[i]));
-	appendStringInfoString(&query, ") SELECT ");
-	for (int i = 0; i < EVENT_NCOLUMNS; i++)
-		appendStringInfo(&query, "%su.%s", i > 0 ? ", " : "", quote_identifier(event_column_names[i]));
-	appendStringInfoString(&query, " FROM pg_catalog.unnest($1) AS u ON CONFLICT DO NOTHING RETURNING 1) "
-						   "SELECT pg_catalog.count(*) FROM stored");
-	argtypes[0] = get_array_type(get_rel_type_id(event_relid));
-	ingest_plans.insert_events = prepare_kept_plan(query.data, 1, argtypes);
-
-	argtypes[0] = TEXTARRAYOID;
-	argtypes[1] = TEXTARRAYOID;
-	argtypes[2] = get_array_type(JSONBOID);
-	ingest_plans.insert_rejects = prepare_kept_plan(
-		"INSERT INTO mailstatus.rejected_event (element_key, reason, element) "
-		"SELECT r.element_key, r.reason, r.element "
-		"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
-		"AS r(element_key, reason, element) "
-		"ON CONFLICT (element_key) DO NOTHING",
-		3, argtypes);
-	ingest_plans.event_relid = event_relid;
-	ingest_plans.rejected_relid = rejected_relid;
+		for (int j = 0; j < count; j++)
+		{
+			keys[j] = reject_key(sorted[start + j]->digest);
+			reasons[j] = CStringGetTextDatum(sorted[start + j]->reason);
+			elements[j] = PointerGetDatum(sorted[start + j]->element);
+		}
+		args[0] = PointerGetDatum(construct_array(keys, count, TEXTOID, -1, false, TYPALIGN_INT));
+		args[1] = PointerGetDatum(construct_array(reasons, count, TEXTOID, -1, false, TYPALIGN_INT));
+		args[2] = PointerGetDatum(construct_array(elements, count, JSONBOID, -1, false, TYPALIGN_INT));
+		if (SPI_execute_plan(ingest_plans.insert_rejects, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not store rejected elements");
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
-/* Runs a kept plan; fails unless it returned the SPI code expected. */
-static void
-execute_kept_plan(SPIPlanPtr plan, Datum *args, int expected_rc)
-{
-	int			rc = SPI_execute_plan(plan, args, NULL, false, 0);
-
-	if (rc != expected_rc)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
-}
-
-/* Inserts events[0..n) as one statement, then frees their rows; returns how many were new. */
+/* Stores events[0..n) and merges the new ones into the state, as one statement; returns how many were new. */
 static uint64
-insert_event_chunk(StoredEvent *events, int n, Oid rowtype)
+store_event_chunk(StoredEvent *events, int n, Oid rowtype)
 {
 	Datum	   *rows = palloc(sizeof(Datum) * n);
 	Datum		args[1];
-	uint64		inserted;
+	uint64		stored;
 	bool		isnull;
 
 	for (int i = 0; i < n; i++)
 		rows[i] = HeapTupleGetDatum(events[i].tuple);
 	args[0] = PointerGetDatum(construct_array(rows, n, rowtype, -1, false, TYPALIGN_DOUBLE));
-	execute_kept_plan(ingest_plans.insert_events, args, SPI_OK_SELECT);
-	inserted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (SPI_execute_plan(ingest_plans.store_events, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not store events");
+	stored = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 	for (int i = 0; i < n; i++)
 		heap_freetuple(events[i].tuple);
 	pfree(DatumGetPointer(args[0]));
 	pfree(rows);
-	return inserted;
+	return stored;
 }
 
-/* Stores a batch: rejects first (once each), then events in dedup-key order, chunk by chunk. */
+/* Stores a batch: rejects first (once each), then events in key order, chunk by chunk. */
 IngestCounts
 ingest_batch_store(IngestBatch *batch)
 {
-	IngestCounts counts = {0, 0, batch->nrejects};
+	IngestCounts counts = {0, 0, batch->nrejected};
 	uint64		stored = 0;
 
-	if (batch->nevents == 0 && batch->nrejects == 0)
+	if (batch->nevents == 0 && batch->nrejected == 0)
 		return counts;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ingest_plans_refresh(batch->event_relid);
-
-	if (batch->nrejects > 0)
+	ingest_plans_refresh();
+	if (batch->nrejected > 0)
+		store_rejects(batch);
+	qsort(batch->events, batch->nevents, sizeof(StoredEvent), stored_event_compare);
+	for (int start = 0; start < batch->nevents; start += INGEST_CHUNK_ROWS)
 	{
-		Datum		args[3];
-
-		args[0] = PointerGetDatum(construct_array(batch->reject_keys, batch->nrejects,
-												  TEXTOID, -1, false, TYPALIGN_INT));
-		args[1] = PointerGetDatum(construct_array(batch->reject_reasons, batch->nrejects,
-												  TEXTOID, -1, false, TYPALIGN_INT));
-		args[2] = PointerGetDatum(construct_array(batch->reject_elements, batch->nrejects,
-												  JSONBOID, -1, false, TYPALIGN_INT));
-		execute_kept_plan(ingest_plans.insert_rejects, args, SPI_OK_INSERT);
-	}
-
-	if (batch->nevents > 0)
-	{
-		qsort(batch->events, batch->nevents, sizeof(StoredEvent), stored_event_compare);
-		for (int start = 0; start < batch->nevents; start += INGEST_CHUNK_EVENTS)
-		{
-			CHECK_FOR_INTERRUPTS();
-			stored += insert_event_chunk(&batch->events[start],
-										 Min(INGEST_CHUNK_EVENTS, batch->nevents - start),
-										 batch->rowdesc->tdtypeid);
-		}
+		CHECK_FOR_INTERRUPTS();
+		stored += store_event_chunk(&batch->events[start], Min(INGEST_CHUNK_ROWS, batch->nevents - start),
+									batch->rowdesc->tdtypeid);
 	}
 	SPI_finish();
 	counts.stored = (int) stored;
@@ -366,37 +481,42 @@ ingest_batch_store(IngestBatch *batch)
 	return counts;
 }
 
+/*
+ * Refuses an entry point that cannot check signatures once signing is
+ * configured: while mailstatus.webhook_key holds any key (active or not),
+ * only signed raw bodies are taken.
+ */
+void
+ingest_refuse_when_signing(const char *function)
+{
+	bool		isnull;
+	bool		keyed;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	keyed = DatumGetBool(spi_value("SELECT EXISTS (SELECT FROM mailstatus.webhook_key)", &isnull));
+	SPI_finish();
+	if (keyed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("%s cannot check signatures, and webhook signatures are required", function),
+				 errdetail("mailstatus.webhook_key holds verification keys: every body must be signed."),
+				 errhint("Pass the raw body and SendGrid's signature headers to ingest_sendgrid_webhook; the owner turns signing off by deleting the keys.")));
+}
+
 /* Returns the counts as the one row of a TABLE(stored, duplicates, rejected) function. */
 Datum
 ingest_counts_result(FunctionCallInfo fcinfo, IngestCounts counts)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	TupleDesc	tupdesc;
-	Tuplestorestate *store;
-	MemoryContext old;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		(rsinfo->allowedModes & SFRM_Materialize) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-
-	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	tupdesc = CreateTupleDescCopy(tupdesc);
-	store = tuplestore_begin_heap(false, false, work_mem);
+	InitMaterializedSRF(fcinfo, 0);
 	values[0] = Int32GetDatum(counts.stored);
 	values[1] = Int32GetDatum(counts.duplicates);
 	values[2] = Int32GetDatum(counts.rejected);
-	tuplestore_putvalues(store, tupdesc, values, nulls);
-	MemoryContextSwitchTo(old);
-
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = store;
-	rsinfo->setDesc = tupdesc;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
 }
 
@@ -411,16 +531,44 @@ ereport_body_not_container(const char *function)
 			 errhint("Pass one SendGrid event object, or the webhook body: an array of them.")));
 }
 
-/* Maps a body, one event object or an array of them, into the batch. */
-void
-ingest_batch_add_body(IngestBatch *batch, Jsonb *body, const char *function)
+/* How deeply a jsonb nests: its root array or object is level 1. */
+static int
+jsonb_depth(Jsonb *jsonb)
+{
+	JsonbIterator *it = JsonbIteratorInit(&jsonb->root);
+	JsonbValue	value;
+	JsonbIteratorToken token;
+	int			depth = 0;
+	int			deepest = 0;
+
+	while ((token = JsonbIteratorNext(&it, &value, false)) != WJB_DONE)
+	{
+		if (token == WJB_BEGIN_ARRAY || token == WJB_BEGIN_OBJECT)
+		{
+			depth++;
+			deepest = Max(deepest, depth);
+		}
+		else if (token == WJB_END_ARRAY || token == WJB_END_OBJECT)
+			depth--;
+	}
+	return deepest;
+}
+
+/* Maps a jsonb body, one event object or an array of them, into the batch. */
+static void
+ingest_batch_add_jsonb_body(IngestBatch *batch, Jsonb *body)
 {
 	JsonbIterator *it;
 	JsonbValue	element;
 	JsonbIteratorToken token;
 
 	if (JB_ROOT_IS_SCALAR(body))
-		ereport_body_not_container(function);
+		ereport_body_not_container(batch->function);
+	if (jsonb_depth(body) > BODY_MAX_DEPTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("webhook body is nested too deeply"),
+				 errdetail("JSON nesting is limited to %d levels.", BODY_MAX_DEPTH)));
 	if (JB_ROOT_IS_OBJECT(body))
 	{
 		ingest_batch_add(batch, body);
@@ -435,20 +583,22 @@ ingest_batch_add_body(IngestBatch *batch, Jsonb *body, const char *function)
 			Jsonb	   *copy = JsonbValueToJsonb(&element);
 
 			MemoryContextSwitchTo(caller);
+			CHECK_FOR_INTERRUPTS();
 			ingest_batch_add(batch, copy);
 		}
 	}
 }
 
 PG_FUNCTION_INFO_V1(ingest_sendgrid_event);
-/* Stores one event object or a webhook batch (array of events). */
+/* Stores one event object or a webhook batch (array of events), given as jsonb. */
 Datum
 ingest_sendgrid_event(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *body = PG_GETARG_JSONB_P(0);
 	IngestBatch batch;
 
-	ingest_batch_init(&batch);
-	ingest_batch_add_body(&batch, body, "ingest_sendgrid_event");
+	ingest_refuse_when_signing("ingest_sendgrid_event");
+	ingest_batch_init(&batch, "ingest_sendgrid_event");
+	ingest_batch_add_jsonb_body(&batch, body);
 	return ingest_counts_result(fcinfo, ingest_batch_store(&batch));
 }

@@ -11,10 +11,29 @@
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 
 #include "mail_status.h"
+#include "quote.h"
+#include "wire.h"
 
-bool		mail_status_count_machine_opens = false;
+/* Whether opens flagged sg_machine_open raise a recipient to opened (mailstatus.count_machine_opens). */
+static bool count_machine_opens = false;
+
+/* Defines mailstatus.count_machine_opens. */
+void
+mail_status_define_settings(void)
+{
+	DefineCustomBoolVariable("mailstatus.count_machine_opens",
+							 "Whether opens that SendGrid flags as machine opens raise a recipient to opened.",
+							 "Privacy proxies (sg_machine_open) open every message they fetch; "
+							 "they are counted apart and, by default, do not make a message Opened.",
+							 &count_machine_opens,
+							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+}
 
 /* Labels indexed by status value; index 0 is unused. */
 static const char *const mail_status_names[] = {
@@ -65,7 +84,7 @@ ereport_invalid_mail_status(const char *input)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input value for mail_status: \"%s\"", input),
+			 errmsg("invalid input value for mail_status: \"%s\"", quoted_prefix(input, strlen(input))),
 			 errhint("Valid values are sent, deferred, delivered, opened, clicked, "
 					 "unsubscribed, spam_report, bounced and dropped, or their "
 					 "display labels such as 'Spam Report', in any case.")));
@@ -159,12 +178,12 @@ Datum
 mail_status_of_event(PG_FUNCTION_ARGS)
 {
 	text	   *event = PG_GETARG_TEXT_PP(0);
-	char	   *lower = pnstrdup(VARDATA_ANY(event), VARSIZE_ANY_EXHDR(event));
+	int			len = VARSIZE_ANY_EXHDR(event);
+	char	   *lower = pnstrdup(VARDATA_ANY(event), len);
 	MailStatus	status;
 
-	for (char *c = lower; *c; c++)
-		*c = pg_ascii_tolower((unsigned char) *c);
-	status = mail_status_of_sendgrid_event(lower, strlen(lower));
+	wire_lowercase_ascii(lower, len);
+	status = mail_status_of_sendgrid_event(lower, len);
 	if (status == MAIL_STATUS_NONE)
 		PG_RETURN_NULL();
 	PG_RETURN_MAIL_STATUS(status);
@@ -178,7 +197,15 @@ mail_status_effective(PG_FUNCTION_ARGS)
 	MailStatus	status = PG_GETARG_MAIL_STATUS(0);
 	bool		machine_open = PG_GETARG_BOOL(1);
 
-	if (machine_open && !mail_status_count_machine_opens)
+	if (machine_open && !count_machine_opens)
 		PG_RETURN_NULL();
 	PG_RETURN_MAIL_STATUS(status);
+}
+
+PG_FUNCTION_INFO_V1(machine_opens_counted);
+/* The setting mailstatus.count_machine_opens, for the views (calling it loads the library, which defines it). */
+Datum
+machine_opens_counted(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(count_machine_opens);
 }

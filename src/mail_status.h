@@ -2,6 +2,9 @@
 #define MAILSTATUS_MAIL_STATUS_H
 
 #include "postgres.h"
+
+#include "pg_compat.h"
+
 #include "fmgr.h"
 
 /*
@@ -28,9 +31,7 @@ typedef int16 MailStatus;
 #define PG_GETARG_MAIL_STATUS(n)	DatumGetMailStatus(PG_GETARG_DATUM(n))
 #define PG_RETURN_MAIL_STATUS(x)	return MailStatusGetDatum(x)
 
-/* Whether opens flagged sg_machine_open raise a recipient to opened. */
-extern bool mail_status_count_machine_opens;
-
+extern void mail_status_define_settings(void);
 extern MailStatus mail_status_of_sendgrid_event(const char *event, int len);
 
 #endif

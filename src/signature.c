@@ -3,7 +3,8 @@
  * timestamp header's bytes followed by the raw body's bytes.  The public key
  * is base64 DER SubjectPublicKeyInfo, the signature base64 DER
  * ECDSA-Sig-Value.  OpenSSL objects are malloc'd: every path frees them
- * before any ereport can longjmp past.
+ * before any ereport can longjmp past.  A malformed key is an error; a
+ * malformed signature or timestamp only fails to match.
  */
 #include "postgres.h"
 
@@ -19,22 +20,29 @@
 #include "fmgr.h"
 #include "parser/scansup.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 
 #include "signature.h"
 
-int			signature_tolerance_seconds = 300;
+/* How old (or how far ahead) a signed webhook's timestamp may be, in seconds. */
+static int	signature_tolerance_seconds = 300;
 
-/* Outcome of an ECDSA check, decided before anything is reported. */
-typedef enum SignatureOutcome
+/* Defines mailstatus.signature_tolerance: superuser-only, so a webhook role cannot widen it. */
+void
+signature_define_settings(void)
 {
-	SIGNATURE_MATCHES,
-	SIGNATURE_DIFFERS,
-	SIGNATURE_KEY_NOT_DER,
-	SIGNATURE_KEY_NOT_P256,
-	SIGNATURE_NOT_DER,
-	SIGNATURE_OPENSSL_FAILED
-} SignatureOutcome;
+	DefineCustomIntVariable("mailstatus.signature_tolerance",
+							"How far a signed webhook's timestamp may be from the server's clock.",
+							"ingest_sendgrid_webhook refuses older (or later) bodies, so a captured POST cannot be replayed.",
+							&signature_tolerance_seconds,
+							300,
+							1,
+							7 * 86400,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+}
 
 /* Decodes standard base64, white space ignored, into a palloc'd buffer; NULL if it is not base64. */
 static unsigned char *
@@ -51,7 +59,7 @@ base64_decode(const char *encoded, int *decoded_len)
 			compact[compact_len++] = encoded[i];
 	}
 	decoded = palloc(pg_b64_dec_len(compact_len) + 1);
-	*decoded_len = pg_b64_decode(compact, compact_len, (char *) decoded, pg_b64_dec_len(compact_len));
+	*decoded_len = pg_b64_decode(compact, compact_len, (void *) decoded, pg_b64_dec_len(compact_len));
 	pfree(compact);
 	if (*decoded_len <= 0)
 	{
@@ -79,6 +87,47 @@ public_key_is_p256(EVP_PKEY *pkey)
 #endif
 }
 
+/* What is wrong with a verification key, if anything. */
+typedef enum KeyProblem
+{
+	KEY_OK,
+	KEY_NOT_BASE64,
+	KEY_NOT_DER,
+	KEY_NOT_P256
+} KeyProblem;
+
+/*
+ * The OpenSSL key of a base64 DER SubjectPublicKeyInfo on P-256, which the
+ * caller frees with EVP_PKEY_free; NULL with *problem set otherwise.
+ */
+static EVP_PKEY *
+p256_public_key(const char *public_key, KeyProblem *problem)
+{
+	int			der_len;
+	unsigned char *der = base64_decode(public_key, &der_len);
+	const unsigned char *cursor = der;
+	EVP_PKEY   *pkey;
+
+	*problem = KEY_OK;
+	if (der == NULL)
+	{
+		*problem = KEY_NOT_BASE64;
+		return NULL;
+	}
+	pkey = d2i_PUBKEY(NULL, &cursor, der_len);
+	if (pkey == NULL || cursor != der + der_len)
+		*problem = KEY_NOT_DER;
+	else if (!public_key_is_p256(pkey))
+		*problem = KEY_NOT_P256;
+	pfree(der);
+	if (*problem != KEY_OK)
+	{
+		EVP_PKEY_free(pkey);
+		return NULL;
+	}
+	return pkey;
+}
+
 /* Whether bytes are exactly one DER ECDSA-Sig-Value. */
 static bool
 signature_is_der(const unsigned char *signature, int signature_len)
@@ -91,138 +140,94 @@ signature_is_der(const unsigned char *signature, int signature_len)
 	return whole;
 }
 
-/* Checks the signature of timestamp || payload; never ereports, frees all it allocates. */
-static SignatureOutcome
-ecdsa_p256_sha256_verify(const unsigned char *key_der, int key_len,
-						 const unsigned char *signature, int signature_len,
-						 const char *timestamp, const char *payload, size_t payload_len)
+/*
+ * Whether signature is pkey's ECDSA signature of timestamp || payload:
+ * OpenSSL's 1 only (0 is a mismatch, -1 an error, such as for a BER
+ * signature the DER check let through).  Never ereports; frees all it
+ * allocates; *openssl_failed tells a failure before the verification.
+ */
+static bool
+ecdsa_sha256_verifies(EVP_PKEY *pkey, const unsigned char *signature, int signature_len,
+					  const char *timestamp, const char *payload, size_t payload_len, bool *openssl_failed)
 {
-	const unsigned char *cursor = key_der;
-	EVP_PKEY   *pkey = d2i_PUBKEY(NULL, &cursor, key_len);
-	EVP_MD_CTX *ctx;
-	SignatureOutcome outcome;
-	int			verified;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool		verified = false;
 
-	if (pkey == NULL || cursor != key_der + key_len)
-	{
-		EVP_PKEY_free(pkey);
-		return SIGNATURE_KEY_NOT_DER;
-	}
-	if (!public_key_is_p256(pkey))
-	{
-		EVP_PKEY_free(pkey);
-		return SIGNATURE_KEY_NOT_P256;
-	}
-	if (!signature_is_der(signature, signature_len))
-	{
-		EVP_PKEY_free(pkey);
-		return SIGNATURE_NOT_DER;
-	}
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL ||
+	*openssl_failed = ctx == NULL ||
 		EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, pkey) != 1 ||
 		EVP_DigestVerifyUpdate(ctx, timestamp, strlen(timestamp)) != 1 ||
-		EVP_DigestVerifyUpdate(ctx, payload, payload_len) != 1)
-		outcome = SIGNATURE_OPENSSL_FAILED;
-	else
-	{
-		verified = EVP_DigestVerifyFinal(ctx, signature, signature_len);
-		outcome = verified == 1 ? SIGNATURE_MATCHES : SIGNATURE_DIFFERS;
-	}
+		EVP_DigestVerifyUpdate(ctx, payload, payload_len) != 1;
+	if (!*openssl_failed)
+		verified = EVP_DigestVerifyFinal(ctx, signature, signature_len) == 1;
 	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(pkey);
-	return outcome;
+	return verified;
 }
 
-/* Reports a malformed timestamp header. */
+/* Reports a malformed verification key. */
 static void
-check_timestamp_format(const char *timestamp)
+ereport_key_problem(KeyProblem problem)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid SendGrid public key: %s",
+					problem == KEY_NOT_BASE64 ? "not base64" :
+					problem == KEY_NOT_DER ? "not a DER SubjectPublicKeyInfo" :
+					"not an ECDSA key on NIST P-256"),
+			 errdetail("The verification key in SendGrid's Mail Settings is base64 of a DER public key; it starts with MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE.")));
+}
+
+/* Whether a webhook timestamp header is Unix seconds: 1 to 12 digits. */
+static bool
+timestamp_is_well_formed(const char *timestamp)
 {
 	int			len = strlen(timestamp);
 
+	if (len == 0 || len > 12)
+		return false;
 	for (int i = 0; i < len; i++)
 	{
 		if (timestamp[i] < '0' || timestamp[i] > '9')
-			len = 0;
+			return false;
 	}
-	if (len == 0 || len > 12)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid webhook timestamp: \"%s\"", timestamp),
-				 errdetail("X-Twilio-Email-Event-Webhook-Timestamp is Unix time in seconds, digits only.")));
+	return true;
 }
 
 /*
  * Whether signature (base64 DER) is SendGrid's signature of timestamp
  * followed by payload under public_key (base64 DER SubjectPublicKeyInfo).
- * Malformed inputs are errors; a well-formed signature that does not match
- * is false.
+ * A malformed key is an error; a malformed signature or timestamp, like a
+ * signature that does not match, is false (as SendGrid's own libraries say).
  */
 bool
 sendgrid_signature_matches(const char *public_key, const char *payload, size_t payload_len,
 						   const char *signature, const char *timestamp)
 {
-	int			key_len;
+	KeyProblem	problem;
+	EVP_PKEY   *pkey = p256_public_key(public_key, &problem);
 	int			signature_len;
-	unsigned char *key_der;
 	unsigned char *signature_der;
-	SignatureOutcome outcome;
+	bool		verified;
+	bool		openssl_failed = false;
 
-	check_timestamp_format(timestamp);
-	key_der = base64_decode(public_key, &key_len);
-	if (key_der == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid SendGrid public key: not base64"),
-				 errdetail("The verification key in SendGrid's Mail Settings is base64 of a DER public key; it starts with MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE.")));
+	if (pkey == NULL)
+		ereport_key_problem(problem);
 	signature_der = base64_decode(signature, &signature_len);
-	if (signature_der == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid webhook signature: not base64"),
-				 errdetail("X-Twilio-Email-Event-Webhook-Signature is base64 of a DER ECDSA signature.")));
-
-	outcome = ecdsa_p256_sha256_verify(key_der, key_len, signature_der, signature_len,
-									   timestamp, payload, payload_len);
-	switch (outcome)
-	{
-		case SIGNATURE_MATCHES:
-			return true;
-		case SIGNATURE_DIFFERS:
-			return false;
-		case SIGNATURE_KEY_NOT_DER:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid SendGrid public key: not a DER SubjectPublicKeyInfo"),
-					 errdetail("The verification key in SendGrid's Mail Settings starts with MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE.")));
-			break;
-		case SIGNATURE_KEY_NOT_P256:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid SendGrid public key: not an ECDSA key on NIST P-256")));
-			break;
-		case SIGNATURE_NOT_DER:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid webhook signature: not a DER ECDSA signature")));
-			break;
-		case SIGNATURE_OPENSSL_FAILED:
-			elog(ERROR, "OpenSSL failed to verify an ECDSA signature");
-			break;
-	}
-	return false;
+	verified = timestamp_is_well_formed(timestamp) && signature_der != NULL &&
+		signature_is_der(signature_der, signature_len) &&
+		ecdsa_sha256_verifies(pkey, signature_der, signature_len, timestamp, payload, payload_len, &openssl_failed);
+	EVP_PKEY_free(pkey);
+	if (openssl_failed)
+		elog(ERROR, "OpenSSL failed to verify an ECDSA signature");
+	return verified;
 }
 
-/* Refuses a webhook whose timestamp is outside the tolerance: a replayed POST. */
+/* Refuses a webhook whose timestamp (well formed: it was signed) is outside the tolerance: a replayed POST. */
 void
 sendgrid_signature_timestamp_check(const char *timestamp)
 {
-	int64		signed_at;
-	int64		now;
+	int64		signed_at = strtoll(timestamp, NULL, 10);
+	int64		now = (int64) timestamptz_to_time_t(GetCurrentTimestamp());
 
-	check_timestamp_format(timestamp);
-	signed_at = strtoll(timestamp, NULL, 10);
-	now = (int64) timestamptz_to_time_t(GetCurrentTimestamp());
 	if (signed_at < now - signature_tolerance_seconds || signed_at > now + signature_tolerance_seconds)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
@@ -251,17 +256,9 @@ PG_FUNCTION_INFO_V1(sendgrid_public_key_is_valid);
 Datum
 sendgrid_public_key_is_valid(PG_FUNCTION_ARGS)
 {
-	char	   *public_key = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	int			key_len;
-	unsigned char *key_der = base64_decode(public_key, &key_len);
-	const unsigned char *cursor = key_der;
-	EVP_PKEY   *pkey;
-	bool		valid;
+	KeyProblem	problem;
+	EVP_PKEY   *pkey = p256_public_key(text_to_cstring(PG_GETARG_TEXT_PP(0)), &problem);
 
-	if (key_der == NULL)
-		PG_RETURN_BOOL(false);
-	pkey = d2i_PUBKEY(NULL, &cursor, key_len);
-	valid = pkey != NULL && cursor == key_der + key_len && public_key_is_p256(pkey);
 	EVP_PKEY_free(pkey);
-	PG_RETURN_BOOL(valid);
+	PG_RETURN_BOOL(pkey != NULL);
 }

@@ -3,9 +3,9 @@
 
 #include "postgres.h"
 
-/* How old (or how far ahead) a signed webhook's timestamp may be, in seconds. */
-extern int	signature_tolerance_seconds;
+#include "pg_compat.h"
 
+extern void signature_define_settings(void);
 extern bool sendgrid_signature_matches(const char *public_key, const char *payload, size_t payload_len,
 									   const char *signature, const char *timestamp);
 extern void sendgrid_signature_timestamp_check(const char *timestamp);

@@ -1,8 +1,13 @@
 /*
- * Order-independent aggregates for the status views: when the winning status
- * was reached, and the latest value of a column.  Both have combine
- * functions, so views over them run as parallel (and Citus) partial
- * aggregates.
+ * mail_status_reached_at(status, at): when the winning status was first
+ * reached.  Its state packs (status, time) into one int8 whose maximum is
+ * "highest status, then earliest time", so the state is by value, its combine
+ * function is int8larger, and the recipient state table stores it as it is
+ * (mail_status_reached_state): the status and the time are read from it.
+ *
+ * Also the internal-state latest_value functions of schema versions 0.1.0 to
+ * 0.3.0: their views call them until ALTER EXTENSION mailstatus UPDATE
+ * (0.4.0 replaced that state with the timed_value type, timed_value.c).
  */
 #include "postgres.h"
 
@@ -14,7 +19,6 @@
 #include "utils/timestamp.h"
 
 #include "mail_status.h"
-#include "status_aggregates.h"
 
 /*
  * Packing of mail_status_reached_at's state: the status in bits 59-62, and
@@ -63,6 +67,23 @@ mail_status_reached_at_final(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	PG_RETURN_TIMESTAMPTZ(REACHED_AT_TIME_MASK - (state & REACHED_AT_TIME_MASK) - REACHED_AT_TIME_BIAS);
 }
+
+PG_FUNCTION_INFO_V1(mail_status_reached_status);
+/* The winning status a mail_status_reached_at state holds; NULL for no rows. */
+Datum
+mail_status_reached_status(PG_FUNCTION_ARGS)
+{
+	int64		state = PG_GETARG_INT64(0);
+
+	if (state == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_MAIL_STATUS((MailStatus) (state >> REACHED_AT_TIME_BITS));
+}
+
+/*
+ * latest_value with an internal state, as schema versions 0.1.0 to 0.3.0
+ * declare it.
+ */
 
 /* latest_value's state: the value of the latest row so far, in the aggregate's context. */
 typedef struct LatestValueState

@@ -1,10 +1,9 @@
 /*
- * ingest_sendgrid_webhook(body, signature, timestamp): the POST as it came.
- * The signature covers the raw bytes, so it is checked on the text before
- * anything is parsed; the body is then parsed with json-c (webhook_body.c)
- * and its events stored through the same IngestBatch as the jsonb path.
- * A body with an integer literal beyond 64 bits, which json-c would
- * saturate, is parsed by PostgreSQL's jsonb parser instead.
+ * The entry points that take a body as text: ingest_sendgrid_webhook(body,
+ * signature, timestamp), the POST as it came, and ingest_sendgrid_event(body
+ * text).  The signature covers the raw bytes, so it is checked on the text
+ * before anything is parsed; the body is then parsed element by element
+ * (webhook_body.c) and stored through the same IngestBatch as the jsonb path.
  */
 #include "postgres.h"
 
@@ -13,55 +12,63 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
-#include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
-#include "utils/jsonb.h"
-#include "utils/numeric.h"
 
 #include "ingest.h"
 #include "signature.h"
-#include "webhook.h"
-#include "wire.h"
+#include "webhook_body.h"
 
-/* Active verification keys, via a plan kept for the backend's life. */
-static List *
-active_webhook_keys(void)
+/* A verification key of mailstatus.webhook_key. */
+typedef struct WebhookKey
+{
+	char	   *public_key;
+	bool		active;
+} WebhookKey;
+
+/* Every key of mailstatus.webhook_key, via a plan kept for the backend's life; returns how many. */
+static int
+webhook_keys(WebhookKey **keys)
 {
 	static SPIPlanPtr plan = NULL;
-	List	   *keys = NIL;
 	MemoryContext caller = CurrentMemoryContext;
+	int			n;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (plan == NULL)
 	{
-		plan = SPI_prepare("SELECT k.public_key FROM mailstatus.webhook_key k WHERE k.active", 0, NULL);
+		plan = SPI_prepare("SELECT k.public_key, k.active FROM mailstatus.webhook_key k", 0, NULL);
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "could not prepare the webhook key query: %s", SPI_result_code_string(SPI_result));
 	}
 	if (SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read mailstatus.webhook_key");
-	for (uint64 i = 0; i < SPI_processed; i++)
+	n = (int) SPI_processed;
+	*keys = MemoryContextAlloc(caller, sizeof(WebhookKey) * Max(n, 1));
+	for (int i = 0; i < n; i++)
 	{
-		char	   *key = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		MemoryContext spi = MemoryContextSwitchTo(caller);
+		bool		isnull;
 
-		keys = lappend(keys, pstrdup(key));
-		MemoryContextSwitchTo(spi);
+		(*keys)[i].public_key = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		(*keys)[i].active = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
 	}
 	SPI_finish();
-	return keys;
+	return n;
 }
 
-/* Refuses the body unless, when keys are configured, it is signed by one of them, recently. */
+/*
+ * Refuses the body unless it is signed by an active key, recently, whenever
+ * mailstatus.webhook_key holds any key (active or not): once signing is
+ * configured, only the owner turns it off, by deleting the keys.
+ */
 static void
 authenticate_webhook(const char *body, size_t body_len, const char *signature, const char *timestamp)
 {
-	List	   *keys = active_webhook_keys();
-	ListCell   *lc;
+	WebhookKey *keys;
+	int			nkeys = webhook_keys(&keys);
+	int			tried = 0;
 
-	if (keys == NIL)
+	if (nkeys == 0)
 		return;
 	if (signature == NULL || timestamp == NULL)
 		ereport(ERROR,
@@ -69,83 +76,39 @@ authenticate_webhook(const char *body, size_t body_len, const char *signature, c
 				 errmsg("webhook body is not signed"),
 				 errdetail("Verification keys are configured in mailstatus.webhook_key, so every body must come with its signature and timestamp."),
 				 errhint("Pass the X-Twilio-Email-Event-Webhook-Signature and X-Twilio-Email-Event-Webhook-Timestamp headers.")));
-	foreach(lc, keys)
+	for (int i = 0; i < nkeys; i++)
 	{
-		if (sendgrid_signature_matches(lfirst(lc), body, body_len, signature, timestamp))
+		if (!keys[i].active)
+			continue;
+		tried++;
+		if (sendgrid_signature_matches(keys[i].public_key, body, body_len, signature, timestamp))
 		{
 			sendgrid_signature_timestamp_check(timestamp);
 			return;
 		}
 	}
+	if (tried == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("no webhook key is active, and webhook signatures are required"),
+				 errdetail("mailstatus.webhook_key holds %d key(s), none of them active.", nkeys),
+				 errhint("Activate the key SendGrid signs with; the owner turns signing off by deleting the keys.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 			 errmsg("webhook signature does not match any active key"),
-			 errdetail("%d active key(s) in mailstatus.webhook_key were tried.", list_length(keys)),
+			 errdetail("%d active key(s) in mailstatus.webhook_key were tried; a malformed signature or timestamp matches none.", tried),
 			 errhint("The signature covers the timestamp header and the body byte for byte: pass the body exactly as received.")));
 }
 
-/*
- * Checks a raw body as PostgreSQL's JSON parser would before json-c sees it
- * (wire_scan_body); returns true when it must go to PostgreSQL's jsonb parser
- * because an integer literal is too large for json-c.
- */
-static bool
-body_needs_jsonb_parser(const char *body, size_t len)
+/* Refuses raw-body ingest outside a UTF8 database. */
+static void
+require_utf8(const char *function)
 {
-	size_t		at = 0;
-
-	switch (wire_scan_body(body, len, &at))
-	{
-		case WIRE_SCAN_FOR_JSON_C:
-			return false;
-		case WIRE_SCAN_NEEDS_JSONB_PARSER:
-			return true;
-		case WIRE_SCAN_NUL_ESCAPE:
-			ereport(ERROR,
-					(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
-					 errmsg("unsupported Unicode escape sequence"),
-					 errdetail("\\u0000 cannot be converted to text (byte %zu of the webhook body).", at)));
-			break;
-		case WIRE_SCAN_LONE_SURROGATE:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type json"),
-					 errdetail("Unicode low surrogate must follow a high surrogate (byte %zu of the webhook body).", at)));
-			break;
-		case WIRE_SCAN_CONTROL_CHARACTER:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type json"),
-					 errdetail("Character with value 0x%02x must be escaped (byte %zu of the webhook body).",
-							   (unsigned char) body[at], at)));
-			break;
-		case WIRE_SCAN_BAD_NUMBER:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type json"),
-					 errdetail("A number is not written as JSON allows (byte %zu of the webhook body).", at)));
-			break;
-	}
-	return false;
-}
-
-/* A numeric from its text, for json-c's numbers. */
-Numeric
-numeric_from_cstring(const char *text)
-{
-	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(text),
-											   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-}
-
-/* A numeric from an int64, for json-c's integers. */
-Numeric
-numeric_from_int64(int64 value)
-{
-#if PG_VERSION_NUM >= 140000
-	return int64_to_numeric(value);
-#else
-	return DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(value)));
-#endif
+	if (GetDatabaseEncoding() != PG_UTF8)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s requires a UTF8 database", function),
+				 errhint("Use ingest_sendgrid_event(body::jsonb) in this database.")));
 }
 
 PG_FUNCTION_INFO_V1(ingest_sendgrid_webhook);
@@ -153,32 +116,33 @@ PG_FUNCTION_INFO_V1(ingest_sendgrid_webhook);
 Datum
 ingest_sendgrid_webhook(PG_FUNCTION_ARGS)
 {
-	text	   *body_text;
-	char	   *body;
-	size_t		body_len;
+	text	   *body;
 	IngestBatch batch;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("webhook body must not be NULL")));
-	if (GetDatabaseEncoding() != PG_UTF8)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("ingest_sendgrid_webhook requires a UTF8 database"),
-				 errhint("Use ingest_sendgrid_event(body::jsonb) in this database.")));
-	body_text = PG_GETARG_TEXT_PP(0);
-	body = text_to_cstring(body_text);
-	body_len = VARSIZE_ANY_EXHDR(body_text);
-
-	authenticate_webhook(body, body_len,
+	require_utf8("ingest_sendgrid_webhook");
+	body = PG_GETARG_TEXT_PP(0);
+	authenticate_webhook(VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body),
 						 PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)),
 						 PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)));
-	ingest_batch_init(&batch);
-	if (body_needs_jsonb_parser(body, body_len))
-		ingest_batch_add_body(&batch, DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(body))),
-							  "ingest_sendgrid_webhook");
-	else
-		webhook_body_add_events(&batch, body, body_len);
+	ingest_batch_init(&batch, "ingest_sendgrid_webhook");
+	webhook_body_add_events(&batch, VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body));
+	return ingest_counts_result(fcinfo, ingest_batch_store(&batch));
+}
+
+PG_FUNCTION_INFO_V1(ingest_sendgrid_event_text);
+/* ingest_sendgrid_event(body text): a body no jsonb holds whole still stores its good elements. */
+Datum
+ingest_sendgrid_event_text(PG_FUNCTION_ARGS)
+{
+	text	   *body = PG_GETARG_TEXT_PP(0);
+	IngestBatch batch;
+
+	ingest_refuse_when_signing("ingest_sendgrid_event");
+	ingest_batch_init(&batch, "ingest_sendgrid_event");
+	webhook_body_add_events(&batch, VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body));
 	return ingest_counts_result(fcinfo, ingest_batch_store(&batch));
 }

@@ -1,14 +1,17 @@
 /*
- * The json-c side of the raw-body path: parse a webhook body (strict,
- * depth-limited) and turn each element into the jsonb that
- * ingest_sendgrid_event would have received, so both paths map events with
- * the same code.
+ * A raw webhook body, element by element: wire.c checks the body as
+ * PostgreSQL's JSON parser would and delimits each element; json-c parses
+ * one element at a time (memory holds one element's tree, never the body's),
+ * and each becomes the jsonb the jsonb path would have received, so both
+ * paths map events with the same code.  An element that needs PostgreSQL's
+ * parser (an integer beyond 64 bits, which json-c would saturate; any element
+ * in a database that is not UTF8) goes through jsonb_in; an element that no
+ * jsonb can hold (a number beyond numeric's range) is rejected alone.
  *
  * json-c objects are malloc'd outside PostgreSQL's memory contexts: the
- * tokener is freed before any error is reported, and the parsed tree is freed
- * by PG_FINALLY on every path, errors included.  This file includes no fmgr
- * prototypes: json-c's json_object type and PostgreSQL's json_object()
- * function share a name.
+ * tokener and the element's tree are freed by PG_FINALLY on every path,
+ * errors included.  This file includes no fmgr prototypes: json-c's
+ * json_object type and PostgreSQL's json_object() function share a name.
  */
 #include "postgres.h"
 
@@ -16,11 +19,15 @@
 
 #include <json-c/json.h>
 
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "utils/fmgroids.h"
+#include "utils/memutils.h"
 #include "utils/jsonb.h"
+#include "utils/numeric.h"
 
-#include "ingest.h"
-#include "webhook.h"
+#include "quote.h"
+#include "webhook_body.h"
 #include "wire.h"
 
 /* Line and column (1-based) of a byte offset, for parse errors. */
@@ -41,37 +48,88 @@ body_position(const char *body, size_t offset, int *line, int *column)
 	}
 }
 
-/* Parses the body with json-c (wire_parse_json); the caller owns (and must put) the result. */
-static struct json_object *
-parse_webhook_body(const char *body, size_t len)
+/* Reports what the scan found wrong with the body. */
+static void
+ereport_scan_problem(const char *body, size_t len, WireScanner *scanner)
 {
-	int			error;
-	size_t		parse_end;
-	struct json_object *root = wire_parse_json(body, len, WEBHOOK_MAX_DEPTH, &error, &parse_end);
+	size_t		at = scanner->error_at;
 	int			line,
 				column;
 
-	if (root != NULL)
-		return root;
-	body_position(body, Min(parse_end, len), &line, &column);
+	body_position(body, Min(at, len), &line, &column);
+	switch (scanner->status)
+	{
+		case WIRE_BODY_OK:
+			break;
+		case WIRE_BODY_NUL_ESCAPE:
+			ereport(ERROR,
+					(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+					 errmsg("unsupported Unicode escape sequence"),
+					 errdetail("\\u0000 cannot be converted to text (byte %zu of the webhook body).", at)));
+			break;
+		case WIRE_BODY_LONE_SURROGATE:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type json"),
+					 errdetail("Unicode low surrogate must follow a high surrogate (byte %zu of the webhook body).", at)));
+			break;
+		case WIRE_BODY_CONTROL_CHARACTER:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type json"),
+					 errdetail("Character with value 0x%02x must be escaped (byte %zu of the webhook body).",
+							   (unsigned char) body[at], at)));
+			break;
+		case WIRE_BODY_BAD_NUMBER:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type json"),
+					 errdetail("A number is not written as JSON allows (byte %zu of the webhook body).", at)));
+			break;
+		case WIRE_BODY_TOO_DEEP:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("webhook body is nested too deeply"),
+					 errdetail("JSON nesting is limited to %d levels; the limit was passed at line %d, column %d.",
+							   BODY_MAX_DEPTH, line, column)));
+			break;
+		case WIRE_BODY_UNEXPECTED:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("webhook body is not valid JSON: unexpected character"),
+					 errdetail("At line %d, column %d (byte %zu).", line, column, at)));
+			break;
+		case WIRE_BODY_TRUNCATED:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("webhook body is not valid JSON: it ends before the JSON value does"),
+					 errdetail("The body is %zu bytes long; was it truncated?", len)));
+			break;
+	}
+}
+
+/* Reports json-c's error in an element, at its place in the body. */
+static void
+ereport_element_problem(const char *body, size_t len, WireElement *element, int error, size_t parse_end)
+{
+	size_t		at = element->start + Min(parse_end, element->len);
+	int			line,
+				column;
+
 	if (error == WIRE_PARSE_OUT_OF_MEMORY)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	if (error == json_tokener_error_depth)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("webhook body is nested too deeply"),
-				 errdetail("JSON nesting is limited to %d levels; the limit was passed at line %d, column %d.",
-						   WEBHOOK_MAX_DEPTH, line, column)));
-	if (error == json_tokener_continue || parse_end >= len)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("webhook body is not valid JSON: it ends before the JSON value does"),
-				 errdetail("The body is %zu bytes long; was it truncated?", len)));
+	body_position(body, Min(at, len), &line, &column);
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 			 errmsg("webhook body is not valid JSON: %s", json_tokener_error_desc(error)),
-			 errdetail("At line %d, column %d (byte %zu).", line, column, parse_end)));
-	return NULL;
+			 errdetail("At line %d, column %d (byte %zu).", line, column, at)));
+}
+
+/* A numeric from its text. */
+static Numeric
+numeric_from_text(const char *text)
+{
+	return DatumGetNumeric(OidInputFunctionCall(F_NUMERIC_IN, (char *) text, InvalidOid, -1));
 }
 
 /* A JSON number as a PostgreSQL numeric, exactly as written. */
@@ -85,7 +143,7 @@ json_c_number(struct json_object *number)
 		int64		value = json_object_get_int64(number);
 
 		if (value != PG_INT64_MAX)
-			return numeric_from_int64(value);
+			return int64_to_numeric(value);
 	}
 	/* Doubles keep the text they were parsed from; large unsigned ints print in full. */
 	text = json_object_to_json_string_ext(number, JSON_C_TO_STRING_PLAIN);
@@ -93,8 +151,8 @@ json_c_number(struct json_object *number)
 	if (!isdigit((unsigned char) text[text[0] == '-' ? 1 : 0]))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("webhook body is not valid JSON: %s is not a JSON number", text)));
-	return numeric_from_cstring(text);
+				 errmsg("webhook body is not valid JSON: %s is not a JSON number", quoted_prefix(text, strlen(text)))));
+	return numeric_from_text(text);
 }
 
 /* A JsonbValue for a json-c scalar; its strings point into json-c's memory. */
@@ -180,50 +238,85 @@ json_c_to_jsonb(struct json_object *value)
 	return JsonbValueToJsonb(&scalar);
 }
 
-/* Maps one element into the batch, its jsonb built in the batch's scratch context. */
-static void
-add_body_element(IngestBatch *batch, struct json_object *element)
+/* An element parsed by PostgreSQL's jsonb parser. */
+static Jsonb *
+element_by_jsonb_parser(const char *body, WireElement *element)
 {
-	MemoryContext caller = MemoryContextSwitchTo(batch->scratch);
-	Jsonb	   *jsonb = json_c_to_jsonb(element);
-
-	MemoryContextSwitchTo(caller);
-	ingest_batch_add(batch, jsonb);
+	return DatumGetJsonbP(OidInputFunctionCall(F_JSONB_IN, pnstrdup(body + element->start, element->len),
+											   InvalidOid, -1));
 }
 
-/* Maps every element of a parsed body into the batch. */
-static void
-add_body_elements(IngestBatch *batch, struct json_object *root)
+/* An element no jsonb can hold, kept as a jsonb string of its text for rejected_event. */
+static Jsonb *
+element_as_string(const char *body, WireElement *element)
 {
-	if (json_object_is_type(root, json_type_object))
-		add_body_element(batch, root);
-	else if (json_object_is_type(root, json_type_array))
-	{
-		size_t		n = json_object_array_length(root);
+	JsonbValue	string = {.type = jbvString};
 
-		for (size_t i = 0; i < n; i++)
-		{
-			CHECK_FOR_INTERRUPTS();
-			add_body_element(batch, json_object_array_get_idx(root, i));
-		}
-	}
-	else
-		ereport_body_not_container("ingest_sendgrid_webhook");
+	string.val.string.val = (char *) body + element->start;
+	string.val.string.len = element->len;
+	return JsonbValueToJsonb(&string);
 }
 
-/* Parses a raw webhook body with json-c and maps its elements into the batch. */
+/*
+ * Parses a raw webhook body element by element and maps each into the batch;
+ * a body that is one object is one element, a scalar body is refused.
+ */
 void
-webhook_body_add_events(IngestBatch *batch, const char *body, size_t body_len)
+webhook_body_add_events(IngestBatch *batch, const char *body, size_t len)
 {
-	struct json_object *root = parse_webhook_body(body, body_len);
+	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
+	struct json_tokener *volatile tokener = NULL;
+	struct json_object *volatile tree = NULL;
+	WireScanner scanner;
+	WireElement element;
 
+	wire_scanner_init(&scanner, body, len, BODY_MAX_DEPTH);
+	if (utf8 && (tokener = wire_tokener_new(BODY_MAX_DEPTH + 1)) == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	PG_TRY();
 	{
-		add_body_elements(batch, root);
+		while (wire_scanner_next(&scanner, &element))
+		{
+			MemoryContext caller = MemoryContextSwitchTo(batch->scratch);
+			Jsonb	   *jsonb;
+
+			CHECK_FOR_INTERRUPTS();
+			if (!scanner.is_array && !scanner.is_object && element.number_out_of_range)
+				ereport_body_not_container(batch->function);
+			if (element.number_out_of_range)
+			{
+				jsonb = element_as_string(body, &element);
+				MemoryContextSwitchTo(caller);
+				ingest_batch_add_reject(batch, jsonb, "the element holds a number outside the range of PostgreSQL's numeric type");
+				MemoryContextReset(batch->scratch);
+				continue;
+			}
+			if (!utf8 || element.needs_jsonb_parser)
+				jsonb = element_by_jsonb_parser(body, &element);
+			else
+			{
+				int			error;
+				size_t		parse_end;
+
+				tree = wire_parse_element(tokener, body + element.start, element.len, &error, &parse_end);
+				if (tree == NULL)
+					ereport_element_problem(body, len, &element, error, parse_end);
+				jsonb = json_c_to_jsonb(tree);
+				json_object_put(tree);
+				tree = NULL;
+			}
+			MemoryContextSwitchTo(caller);
+			if (!scanner.is_array && !scanner.is_object)
+				ereport_body_not_container(batch->function);
+			ingest_batch_add(batch, jsonb);
+		}
+		ereport_scan_problem(body, len, &scanner);
 	}
 	PG_FINALLY();
 	{
-		json_object_put(root);
+		json_object_put(tree);
+		if (tokener != NULL)
+			json_tokener_free(tokener);
 	}
 	PG_END_TRY();
 }

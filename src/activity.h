@@ -1,0 +1,26 @@
+#ifndef MAILSTATUS_ACTIVITY_H
+#define MAILSTATUS_ACTIVITY_H
+
+#include "postgres.h"
+
+#include "pg_compat.h"
+
+/*
+ * An activity is what happened to one recipient on each UTC day: which
+ * deliverability events it had (as flags: counted once per recipient and
+ * day) and how many machine opens and clicks (counted as events).  It is the
+ * recipient state's part that deliverability_daily is made from.  Varlena
+ * layout, read unaligned: entries of three uint32, sorted by day: day << 8 |
+ * flags (day counted from 2000-01-01), machine opens, clicks.
+ */
+#define ACTIVITY_PROCESSED			0x01
+#define ACTIVITY_DELIVERED			0x02
+#define ACTIVITY_BOUNCED			0x04
+#define ACTIVITY_BLOCKED			0x08
+#define ACTIVITY_DROPPED			0x10
+#define ACTIVITY_DEFERRED			0x20
+#define ACTIVITY_SPAM_REPORTED		0x40
+#define ACTIVITY_OPENED_BY_HUMAN	0x80
+#define ACTIVITY_NFLAGS				8
+
+#endif
