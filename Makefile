@@ -4,12 +4,13 @@ EXTVERSION = 0.4.0
 MODULE_big = mailstatus
 # In reading order: the types and aggregates, then wire -> event mapping -> ingest -> raw body -> webhook.
 OBJS = src/init.o src/quote.o src/mail_status.o src/status_aggregates.o src/timed_value.o src/activity.o \
-       src/category_set.o src/wire.o src/sendgrid_event.o src/ingest.o src/webhook_body.o src/webhook.o \
+       src/category_set.o src/counters.o src/wire.o src/sendgrid_event.o src/ingest.o src/webhook_body.o src/webhook.o \
        src/signature.o
 # The current version's schema is sql/mailstatus.sql, read top to bottom; the install script
 # of the oldest version and every upgrade script ship too (ALTER EXTENSION ... UPDATE).
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql sql/$(EXTENSION)--0.2.0--0.3.0.sql
+DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql sql/$(EXTENSION)--0.2.0--0.3.0.sql \
+       sql/$(EXTENSION)--0.3.0--0.4.0.sql
 
 REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects \
           message_id_and_timestamps views order_independence triggers \

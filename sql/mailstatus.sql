@@ -538,7 +538,7 @@ CREATE TABLE @extschema@.recipient (
     activity_added @extschema@.activity,
     categories_added text[],
     CONSTRAINT recipient_pkey PRIMARY KEY (message_id, email)
-) WITH (fillfactor = 80);
+) WITH (fillfactor = 70);
 CREATE INDEX recipient_email_idx ON @extschema@.recipient (email);
 COMMENT ON TABLE @extschema@.recipient IS
     'Per recipient of a message, the partial states of every aggregate recipient_status shows, merged at ingest with the aggregates'' combine functions';
@@ -736,6 +736,14 @@ END;
 COMMENT ON FUNCTION @extschema@.group_suppression_partials(@extschema@.event[]) IS
     'The partial group-suppression state of each address and group of these events, as rows of group_suppression_state';
 
+CREATE FUNCTION @extschema@.recipient_merge_counts(merged @extschema@.recipient[], inserted boolean[],
+                                                   OUT days @extschema@.deliverability_day[],
+                                                   OUT category_days @extschema@.deliverability_category_day[],
+                                                   OUT statuses @extschema@.status_count[])
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.recipient_merge_counts(@extschema@.recipient[], boolean[]) IS
+    'What a merge into recipient (its rows as merged, and whether each was new) adds to the counters: a recipient''s added activity to its days, to each of its categories (a new category: all of it; its first categories take it from NULL), and its change of status';
+
 -- Merges partial states into the recipient state, with each aggregate's combine function,
 -- then brings the counters and the status-change log up to date from what the merge
 -- changed. One statement per table, tables always in this order and rows in key order:
@@ -746,6 +754,9 @@ CREATE FUNCTION @extschema@.merge_recipients(partials @extschema@.recipient[])
 DECLARE
     merged mailstatus.recipient[];
     inserted boolean[];
+    days mailstatus.deliverability_day[];
+    category_days mailstatus.deliverability_category_day[];
+    statuses mailstatus.status_count[];
     notified bigint;
 BEGIN
     WITH upserted AS (
@@ -772,17 +783,11 @@ BEGIN
         RETURNING r, r.xmax OPERATOR(pg_catalog.=) '0'::xid AS was_inserted)
     SELECT pg_catalog.array_agg(u.r), pg_catalog.array_agg(u.was_inserted) INTO merged, inserted FROM upserted u;
 
-    -- Per day: what the merge added to each recipient's activity (a new recipient: all of it).
+    -- The counters: what the merge added to each (recipient_merge_counts), a few rows each.
+    SELECT c.days, c.category_days, c.statuses INTO days, category_days, statuses
+      FROM mailstatus.recipient_merge_counts(merged, inserted) AS c;
     INSERT INTO mailstatus.deliverability_day AS d
-    SELECT a.day,
-           pg_catalog.count(*) FILTER (WHERE a.processed), pg_catalog.count(*) FILTER (WHERE a.delivered),
-           pg_catalog.count(*) FILTER (WHERE a.bounced), pg_catalog.count(*) FILTER (WHERE a.blocked),
-           pg_catalog.count(*) FILTER (WHERE a.dropped), pg_catalog.count(*) FILTER (WHERE a.deferred),
-           pg_catalog.count(*) FILTER (WHERE a.spam_reported), pg_catalog.count(*) FILTER (WHERE a.opened_by_human),
-           pg_catalog.sum(a.machine_opens), pg_catalog.sum(a.clicks)
-      FROM (SELECT pg_catalog.unnest(merged) AS r, pg_catalog.unnest(inserted) AS was_inserted) AS m,
-           mailstatus.activity_days(CASE WHEN m.was_inserted THEN (m.r).activity ELSE (m.r).activity_added END) AS a
-     GROUP BY a.day ORDER BY a.day
+    SELECT a.* FROM pg_catalog.unnest(days) AS a ORDER BY a.day
     ON CONFLICT ON CONSTRAINT deliverability_day_pkey DO UPDATE SET
         sent = d.sent OPERATOR(pg_catalog.+) excluded.sent,
         delivered = d.delivered OPERATOR(pg_catalog.+) excluded.delivered,
@@ -794,32 +799,8 @@ BEGIN
         unique_human_opens = d.unique_human_opens OPERATOR(pg_catalog.+) excluded.unique_human_opens,
         machine_opens = d.machine_opens OPERATOR(pg_catalog.+) excluded.machine_opens,
         clicks = d.clicks OPERATOR(pg_catalog.+) excluded.clicks;
-
-    -- Per day and category: a recipient counts under each of its categories (under NULL
-    -- while it has none). A category new to a recipient gets its whole activity; one it
-    -- had gets what the merge added; its first categories take its activity away from NULL.
     INSERT INTO mailstatus.deliverability_category_day AS d
-    SELECT a.day, c.category,
-           pg_catalog.sum(c.sign * a.processed::integer), pg_catalog.sum(c.sign * a.delivered::integer),
-           pg_catalog.sum(c.sign * a.bounced::integer), pg_catalog.sum(c.sign * a.blocked::integer),
-           pg_catalog.sum(c.sign * a.dropped::integer), pg_catalog.sum(c.sign * a.deferred::integer),
-           pg_catalog.sum(c.sign * a.spam_reported::integer), pg_catalog.sum(c.sign * a.opened_by_human::integer),
-           pg_catalog.sum(c.sign * a.machine_opens), pg_catalog.sum(c.sign * a.clicks)
-      FROM (SELECT pg_catalog.unnest(merged) AS r, pg_catalog.unnest(inserted) AS was_inserted) AS m
-     CROSS JOIN LATERAL (SELECT CASE WHEN m.was_inserted THEN (m.r).activity ELSE (m.r).activity_added END AS activity_added,
-                                CASE WHEN m.was_inserted THEN (m.r).categories ELSE (m.r).categories_added END AS categories_added) AS n
-     CROSS JOIN LATERAL (
-            SELECT k.category, 1 AS sign,
-                   CASE WHEN k.category OPERATOR(pg_catalog.=) ANY (n.categories_added) THEN (m.r).activity
-                        ELSE n.activity_added END AS counted
-              FROM pg_catalog.unnest((m.r).categories) AS k(category)
-            UNION ALL
-            SELECT NULL, 1, n.activity_added WHERE (m.r).categories IS NULL
-            UNION ALL
-            SELECT NULL, -1, mailstatus.activity_subtract((m.r).activity, n.activity_added)
-             WHERE NOT m.was_inserted AND n.categories_added OPERATOR(pg_catalog.=) (m.r).categories) AS c
-     CROSS JOIN LATERAL mailstatus.activity_days(c.counted) AS a
-     GROUP BY a.day, c.category ORDER BY a.day, c.category
+    SELECT a.* FROM pg_catalog.unnest(category_days) AS a ORDER BY a.day, a.category
     ON CONFLICT ON CONSTRAINT deliverability_category_day_key DO UPDATE SET
         sent = d.sent OPERATOR(pg_catalog.+) excluded.sent,
         delivered = d.delivered OPERATOR(pg_catalog.+) excluded.delivered,
@@ -831,20 +812,8 @@ BEGIN
         unique_human_opens = d.unique_human_opens OPERATOR(pg_catalog.+) excluded.unique_human_opens,
         machine_opens = d.machine_opens OPERATOR(pg_catalog.+) excluded.machine_opens,
         clicks = d.clicks OPERATOR(pg_catalog.+) excluded.clicks;
-
-    -- Recipients per status: a new recipient adds one, a change of status moves one.
     INSERT INTO mailstatus.status_count AS s
-    SELECT v.counted, v.status, pg_catalog.sum(v.delta)
-      FROM (SELECT pg_catalog.unnest(merged) AS r, pg_catalog.unnest(inserted) AS was_inserted) AS m
-     CROSS JOIN LATERAL (VALUES (true, mailstatus.mail_status_reached_status((m.r).reached), (m.r).status_before),
-                                (false, mailstatus.mail_status_reached_status((m.r).reached_human), (m.r).human_status_before))
-                        AS t(counted, new_status, old_status)
-     CROSS JOIN LATERAL (SELECT t.counted, t.new_status, 1
-                          WHERE m.was_inserted OR t.new_status::text IS DISTINCT FROM t.old_status::text
-                         UNION ALL
-                         SELECT t.counted, t.old_status, -1
-                          WHERE NOT m.was_inserted AND t.new_status::text IS DISTINCT FROM t.old_status::text) AS v(counted, status, delta)
-     GROUP BY v.counted, v.status ORDER BY v.counted, v.status
+    SELECT a.* FROM pg_catalog.unnest(statuses) AS a ORDER BY a.machine_opens_counted, a.status
     ON CONFLICT ON CONSTRAINT status_count_key DO UPDATE SET recipients = s.recipients OPERATOR(pg_catalog.+) excluded.recipients;
 
     -- Each change of status, as this session counts machine opens, logged and notified by id
@@ -1267,13 +1236,6 @@ BEGIN
     END IF;
     CREATE TABLE mailstatus.event_default PARTITION OF mailstatus.event DEFAULT;
     PERFORM mailstatus.add_event_partition_indexes('mailstatus.event_default');
-    -- The partition is the user's, like every other: pg_dump dumps it with its rows.
-    IF EXISTS (SELECT FROM pg_catalog.pg_depend d
-                WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::regclass
-                  AND d.objid OPERATOR(pg_catalog.=) 'mailstatus.event_default'::regclass
-                  AND d.deptype OPERATOR(pg_catalog.=) 'e') THEN
-        ALTER EXTENSION mailstatus DROP TABLE mailstatus.event_default;
-    END IF;
     RETURN true;
 END $$;
 COMMENT ON FUNCTION @extschema@.ensure_event_default_partition() IS
@@ -1471,10 +1433,84 @@ REVOKE ALL ON FUNCTION @extschema@.forget_status_changes(timestamptz) FROM PUBLI
 -- The state, recomputed from the raw rows still kept.
 -----------------------------------------------------------------------------
 
--- Every state row that differs from a recomputation over the events and sends still kept,
--- with both versions as text: after retries, permutations, concurrent batches and
--- retention it lists none. Rows whose events were partly dropped by retention cannot be
--- recomputed and are left out (their times lie before the retention window).
+-- The raw-row definition of the state: the same partial-state functions over every event
+-- and send still kept, per message (or per address). The owner's only: they read
+-- everything.
+CREATE VIEW @extschema@.recomputed_recipient AS
+SELECT p.*
+  FROM (SELECT COALESCE(e.message_id, s.message_id) AS message_id, e.events, s.sends
+          FROM (SELECT v.message_id, pg_catalog.array_agg(v) AS events FROM @extschema@.event v GROUP BY v.message_id) AS e
+          FULL JOIN (SELECT v.message_id, pg_catalog.array_agg(v) AS sends FROM @extschema@.send v GROUP BY v.message_id) AS s
+            ON s.message_id OPERATOR(pg_catalog.=) e.message_id) AS m
+ CROSS JOIN LATERAL @extschema@.recipient_partials(COALESCE(m.events, '{}'), COALESCE(m.sends, '{}')) AS p;
+COMMENT ON VIEW @extschema@.recomputed_recipient IS
+    'The recipient state recomputed from the events and sends still kept (recipient_partials over each message''s rows)';
+
+CREATE VIEW @extschema@.recomputed_suppression_state AS
+SELECT p.*
+  FROM (SELECT v.email, pg_catalog.array_agg(v) AS events FROM @extschema@.event v GROUP BY v.email) AS e
+ CROSS JOIN LATERAL @extschema@.suppression_partials(e.events) AS p;
+COMMENT ON VIEW @extschema@.recomputed_suppression_state IS
+    'The suppression state recomputed from the events still kept';
+
+CREATE VIEW @extschema@.recomputed_group_suppression_state AS
+SELECT p.*
+  FROM (SELECT v.email, pg_catalog.array_agg(v) AS events FROM @extschema@.event v GROUP BY v.email) AS e
+ CROSS JOIN LATERAL @extschema@.group_suppression_partials(e.events) AS p;
+COMMENT ON VIEW @extschema@.recomputed_group_suppression_state IS
+    'The group-suppression state recomputed from the events still kept';
+
+CREATE VIEW @extschema@.recomputed_message_custom_args AS
+SELECT DISTINCT a.message_id, pg_catalog.jsonb_hash_extended(a.custom_args, 0) AS args_hash, a.custom_args
+  FROM (SELECT v.message_id, v.custom_args FROM @extschema@.event v WHERE v.custom_args IS NOT NULL
+        UNION ALL
+        SELECT v.message_id, v.custom_args FROM @extschema@.send v WHERE v.custom_args OPERATOR(pg_catalog.<>) '{}'::jsonb) AS a;
+COMMENT ON VIEW @extschema@.recomputed_message_custom_args IS
+    'The custom args of each message, recomputed from the events and sends still kept';
+
+-- The counters are sums over the recipient state (all of it: retention drops no state).
+CREATE VIEW @extschema@.recomputed_deliverability_day AS
+SELECT a.day,
+       pg_catalog.count(*) FILTER (WHERE a.processed) AS sent, pg_catalog.count(*) FILTER (WHERE a.delivered) AS delivered,
+       pg_catalog.count(*) FILTER (WHERE a.bounced) AS bounced, pg_catalog.count(*) FILTER (WHERE a.blocked) AS blocked,
+       pg_catalog.count(*) FILTER (WHERE a.dropped) AS dropped, pg_catalog.count(*) FILTER (WHERE a.deferred) AS deferred,
+       pg_catalog.count(*) FILTER (WHERE a.spam_reported) AS spam_reports,
+       pg_catalog.count(*) FILTER (WHERE a.opened_by_human) AS unique_human_opens,
+       pg_catalog.sum(a.machine_opens)::bigint AS machine_opens, pg_catalog.sum(a.clicks)::bigint AS clicks
+  FROM @extschema@.recipient r
+ CROSS JOIN LATERAL @extschema@.activity_days(r.activity) AS a
+ GROUP BY a.day;
+COMMENT ON VIEW @extschema@.recomputed_deliverability_day IS
+    'deliverability_day recomputed from the recipient state';
+
+CREATE VIEW @extschema@.recomputed_deliverability_category_day AS
+SELECT a.day, k.category,
+       pg_catalog.count(*) FILTER (WHERE a.processed) AS sent, pg_catalog.count(*) FILTER (WHERE a.delivered) AS delivered,
+       pg_catalog.count(*) FILTER (WHERE a.bounced) AS bounced, pg_catalog.count(*) FILTER (WHERE a.blocked) AS blocked,
+       pg_catalog.count(*) FILTER (WHERE a.dropped) AS dropped, pg_catalog.count(*) FILTER (WHERE a.deferred) AS deferred,
+       pg_catalog.count(*) FILTER (WHERE a.spam_reported) AS spam_reports,
+       pg_catalog.count(*) FILTER (WHERE a.opened_by_human) AS unique_human_opens,
+       pg_catalog.sum(a.machine_opens)::bigint AS machine_opens, pg_catalog.sum(a.clicks)::bigint AS clicks
+  FROM @extschema@.recipient r
+ CROSS JOIN LATERAL pg_catalog.unnest(COALESCE(r.categories, ARRAY[NULL::text])) AS k(category)
+ CROSS JOIN LATERAL @extschema@.activity_days(r.activity) AS a
+ GROUP BY a.day, k.category;
+COMMENT ON VIEW @extschema@.recomputed_deliverability_category_day IS
+    'deliverability_category_day recomputed from the recipient state';
+
+CREATE VIEW @extschema@.recomputed_status_count AS
+SELECT v.machine_opens_counted, v.status, pg_catalog.count(*) AS recipients
+  FROM @extschema@.recipient r
+ CROSS JOIN LATERAL (VALUES (true, @extschema@.mail_status_reached_status(r.reached)),
+                            (false, @extschema@.mail_status_reached_status(r.reached_human))) AS v(machine_opens_counted, status)
+ GROUP BY v.machine_opens_counted, v.status;
+COMMENT ON VIEW @extschema@.recomputed_status_count IS
+    'status_count recomputed from the recipient state';
+
+-- Every state row that differs from its recomputation, with both versions as text: after
+-- retries, permutations, concurrent batches and retention it lists none. What retention
+-- dropped cannot be recomputed: rows with a time before the retention window are left
+-- out, and so are the days and recipients forget_recipients forgot.
 CREATE FUNCTION @extschema@.state_differences()
     RETURNS TABLE (state text, key text, stored text, recomputed text)
     LANGUAGE plpgsql STABLE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -1484,38 +1520,25 @@ DECLARE
     first_full_day date := (forgotten_before AT TIME ZONE 'UTC')::date OPERATOR(pg_catalog.+) 1;
 BEGIN
     RETURN QUERY
-    WITH recomputed AS (
-        SELECT p.* FROM (SELECT COALESCE(e.message_id, s.message_id) AS message_id, e.events, s.sends
-                           FROM (SELECT v.message_id, pg_catalog.array_agg(v) AS events FROM mailstatus.event v GROUP BY 1) AS e
-                           FULL JOIN (SELECT v.message_id, pg_catalog.array_agg(v) AS sends FROM mailstatus.send v GROUP BY 1) AS s
-                             ON s.message_id OPERATOR(pg_catalog.=) e.message_id) AS m,
-                        mailstatus.recipient_partials(COALESCE(m.events, '{}'), COALESCE(m.sends, '{}')) AS p
-    ), stored AS (
-        SELECT r.* FROM mailstatus.recipient r WHERE r.first_event_at OPERATOR(pg_catalog.>=) window_start
-    )
     SELECT 'recipient', COALESCE(s.message_id, c.message_id) OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) COALESCE(s.email, c.email),
            ROW(s.reached, s.reached_human, s.first_event_at, s.last_event_at, s.opens, s.machine_opens, s.clicks,
-                          s.reason, s.smtp_status, s.bounce_classification, s.custom_args, s.categories, s.activity)::text,
+               s.reason, s.smtp_status, s.bounce_classification, s.custom_args, s.categories, s.activity)::text,
            ROW(c.reached, c.reached_human, c.first_event_at, c.last_event_at, c.opens, c.machine_opens, c.clicks,
-                          c.reason, c.smtp_status, c.bounce_classification, c.custom_args, c.categories, c.activity)::text
-      FROM stored s
-      FULL JOIN (SELECT * FROM recomputed
-                  WHERE recomputed.first_event_at OPERATOR(pg_catalog.>=) window_start
-                    AND recomputed.last_event_at OPERATOR(pg_catalog.>=) forgotten_before) AS c
+               c.reason, c.smtp_status, c.bounce_classification, c.custom_args, c.categories, c.activity)::text
+      FROM (SELECT * FROM mailstatus.recipient r WHERE r.first_event_at OPERATOR(pg_catalog.>=) window_start) AS s
+      FULL JOIN (SELECT * FROM mailstatus.recomputed_recipient r
+                  WHERE r.first_event_at OPERATOR(pg_catalog.>=) window_start
+                    AND r.last_event_at OPERATOR(pg_catalog.>=) forgotten_before) AS c
         ON c.message_id OPERATOR(pg_catalog.=) s.message_id AND c.email OPERATOR(pg_catalog.=) s.email
      WHERE ROW(s.reached, s.reached_human, s.first_event_at, s.last_event_at, s.opens, s.machine_opens, s.clicks,
-                          s.reason::text, s.smtp_status::text, s.bounce_classification::text, s.custom_args::text,
-                          s.categories, s.activity::text)
+               s.reason::text, s.smtp_status::text, s.bounce_classification::text, s.custom_args::text,
+               s.categories, s.activity::text)
            IS DISTINCT FROM
            ROW(c.reached, c.reached_human, c.first_event_at, c.last_event_at, c.opens, c.machine_opens, c.clicks,
-                          c.reason::text, c.smtp_status::text, c.bounce_classification::text, c.custom_args::text,
-                          c.categories, c.activity::text);
+               c.reason::text, c.smtp_status::text, c.bounce_classification::text, c.custom_args::text,
+               c.categories, c.activity::text);
 
     RETURN QUERY
-    WITH recomputed AS (
-        SELECT p.* FROM (SELECT v.email, pg_catalog.array_agg(v) AS events FROM mailstatus.event v GROUP BY 1) AS e,
-                        mailstatus.suppression_partials(e.events) AS p
-    )
     SELECT 'suppression_state', COALESCE(s.email, c.email),
            ROW(s.decision, s.failure, s.delivered_at)::text,
            ROW(c.decision, c.failure, c.delivered_at)::text
@@ -1523,41 +1546,36 @@ BEGIN
              WHERE COALESCE(mailstatus.timed_value_at(t.decision), 'infinity') OPERATOR(pg_catalog.>=) window_start
                AND COALESCE(mailstatus.timed_value_at(t.failure), 'infinity') OPERATOR(pg_catalog.>=) window_start
                AND COALESCE(t.delivered_at, 'infinity') OPERATOR(pg_catalog.>=) window_start) AS s
-      FULL JOIN recomputed c ON c.email OPERATOR(pg_catalog.=) s.email
+      FULL JOIN mailstatus.recomputed_suppression_state c ON c.email OPERATOR(pg_catalog.=) s.email
      WHERE ROW(s.decision::text, s.failure::text, s.delivered_at)
            IS DISTINCT FROM ROW(c.decision::text, c.failure::text, c.delivered_at)
        AND (s.email IS NOT NULL OR NOT EXISTS (SELECT FROM mailstatus.suppression_state t WHERE t.email OPERATOR(pg_catalog.=) c.email));
 
     RETURN QUERY
-    WITH recomputed AS (
-        SELECT p.* FROM (SELECT v.email, pg_catalog.array_agg(v) AS events FROM mailstatus.event v GROUP BY 1) AS e,
-                        mailstatus.group_suppression_partials(e.events) AS p
-    )
     SELECT 'group_suppression_state', COALESCE(s.email, c.email) OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) COALESCE(s.asm_group_id, c.asm_group_id),
            ROW(s.unsubscribe, s.resubscribed_at)::text,
            ROW(c.unsubscribe, c.resubscribed_at)::text
       FROM (SELECT * FROM mailstatus.group_suppression_state t
              WHERE COALESCE(mailstatus.timed_value_at(t.unsubscribe), 'infinity') OPERATOR(pg_catalog.>=) window_start
                AND COALESCE(t.resubscribed_at, 'infinity') OPERATOR(pg_catalog.>=) window_start) AS s
-      FULL JOIN recomputed c ON c.email OPERATOR(pg_catalog.=) s.email AND c.asm_group_id OPERATOR(pg_catalog.=) s.asm_group_id
+      FULL JOIN mailstatus.recomputed_group_suppression_state c
+        ON c.email OPERATOR(pg_catalog.=) s.email AND c.asm_group_id OPERATOR(pg_catalog.=) s.asm_group_id
      WHERE ROW(s.unsubscribe::text, s.resubscribed_at) IS DISTINCT FROM ROW(c.unsubscribe::text, c.resubscribed_at)
        AND (s.email IS NOT NULL OR NOT EXISTS (SELECT FROM mailstatus.group_suppression_state t
                                                 WHERE t.email OPERATOR(pg_catalog.=) c.email
                                                   AND t.asm_group_id OPERATOR(pg_catalog.=) c.asm_group_id));
 
-    -- The counters are sums over the recipient state (all of it: retention drops no state).
+    RETURN QUERY
+    SELECT 'message_custom_args', c.message_id OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) c.custom_args::text, NULL::text, 'missing'
+      FROM mailstatus.recomputed_message_custom_args c
+     WHERE NOT EXISTS (SELECT FROM mailstatus.message_custom_args a
+                        WHERE a.message_id OPERATOR(pg_catalog.=) c.message_id
+                          AND a.args_hash OPERATOR(pg_catalog.=) c.args_hash);
+
     RETURN QUERY
     SELECT 'deliverability_day', COALESCE(s.day, c.day)::text, ROW(s.*)::text, ROW(c.*)::text
       FROM mailstatus.deliverability_day s
-      FULL JOIN (SELECT a.day,
-                        pg_catalog.count(*) FILTER (WHERE a.processed), pg_catalog.count(*) FILTER (WHERE a.delivered),
-                        pg_catalog.count(*) FILTER (WHERE a.bounced), pg_catalog.count(*) FILTER (WHERE a.blocked),
-                        pg_catalog.count(*) FILTER (WHERE a.dropped), pg_catalog.count(*) FILTER (WHERE a.deferred),
-                        pg_catalog.count(*) FILTER (WHERE a.spam_reported), pg_catalog.count(*) FILTER (WHERE a.opened_by_human),
-                        pg_catalog.sum(a.machine_opens)::bigint, pg_catalog.sum(a.clicks)::bigint
-                   FROM mailstatus.recipient r, mailstatus.activity_days(r.activity) AS a GROUP BY 1)
-             AS c(day, sent, delivered, bounced, blocked, dropped, deferred, spam_reports, unique_human_opens, machine_opens, clicks)
-        ON c.day OPERATOR(pg_catalog.=) s.day
+      FULL JOIN mailstatus.recomputed_deliverability_day c ON c.day OPERATOR(pg_catalog.=) s.day
      WHERE ROW(s.*) IS DISTINCT FROM ROW(c.*)
        AND COALESCE(s.day, c.day) OPERATOR(pg_catalog.>=) first_full_day;
 
@@ -1567,45 +1585,22 @@ BEGIN
       FROM (SELECT * FROM mailstatus.deliverability_category_day d
              WHERE (d.sent, d.delivered, d.bounced, d.blocked, d.dropped, d.deferred, d.spam_reports,
                     d.unique_human_opens, d.machine_opens, d.clicks) IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)) AS s
-      FULL JOIN (SELECT a.day, k.category,
-                        pg_catalog.count(*) FILTER (WHERE a.processed), pg_catalog.count(*) FILTER (WHERE a.delivered),
-                        pg_catalog.count(*) FILTER (WHERE a.bounced), pg_catalog.count(*) FILTER (WHERE a.blocked),
-                        pg_catalog.count(*) FILTER (WHERE a.dropped), pg_catalog.count(*) FILTER (WHERE a.deferred),
-                        pg_catalog.count(*) FILTER (WHERE a.spam_reported), pg_catalog.count(*) FILTER (WHERE a.opened_by_human),
-                        pg_catalog.sum(a.machine_opens)::bigint, pg_catalog.sum(a.clicks)::bigint
-                   FROM mailstatus.recipient r
-                  CROSS JOIN LATERAL pg_catalog.unnest(COALESCE(r.categories, ARRAY[NULL::text])) AS k(category)
-                  CROSS JOIN LATERAL mailstatus.activity_days(r.activity) AS a
-                  GROUP BY 1, 2)
-             AS c(day, category, sent, delivered, bounced, blocked, dropped, deferred, spam_reports, unique_human_opens, machine_opens, clicks)
+      FULL JOIN mailstatus.recomputed_deliverability_category_day c
         ON c.day OPERATOR(pg_catalog.=) s.day AND c.category IS NOT DISTINCT FROM s.category
      WHERE ROW(s.*) IS DISTINCT FROM ROW(c.*)
        AND COALESCE(s.day, c.day) OPERATOR(pg_catalog.>=) first_full_day;
 
     RETURN QUERY
-    SELECT 'status_count', COALESCE(s.machine_opens_counted, c.counted)::text OPERATOR(pg_catalog.||) ' '
+    SELECT 'status_count', COALESCE(s.machine_opens_counted, c.machine_opens_counted)::text OPERATOR(pg_catalog.||) ' '
                           OPERATOR(pg_catalog.||) COALESCE(s.status::text, c.status::text, '(none)'),
            s.recipients::text, c.recipients::text
       FROM (SELECT * FROM mailstatus.status_count t WHERE t.recipients OPERATOR(pg_catalog.<>) 0) AS s
-      FULL JOIN (SELECT v.counted, v.status, pg_catalog.count(*) AS recipients
-                   FROM mailstatus.recipient r
-                  CROSS JOIN LATERAL (VALUES (true, mailstatus.mail_status_reached_status(r.reached)),
-                                             (false, mailstatus.mail_status_reached_status(r.reached_human))) AS v(counted, status)
-                  GROUP BY 1, 2) AS c
-        ON c.counted OPERATOR(pg_catalog.=) s.machine_opens_counted AND c.status::text IS NOT DISTINCT FROM s.status::text
+      FULL JOIN mailstatus.recomputed_status_count c
+        ON c.machine_opens_counted OPERATOR(pg_catalog.=) s.machine_opens_counted AND c.status::text IS NOT DISTINCT FROM s.status::text
      WHERE s.recipients IS DISTINCT FROM c.recipients;
-
-    RETURN QUERY
-    SELECT 'message_custom_args', c.message_id OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) c.custom_args::text, NULL::text, 'missing'
-      FROM (SELECT DISTINCT v.message_id, v.custom_args FROM mailstatus.event v WHERE v.custom_args IS NOT NULL
-            UNION
-            SELECT v.message_id, v.custom_args FROM mailstatus.send v WHERE v.custom_args OPERATOR(pg_catalog.<>) '{}'::jsonb) AS c
-     WHERE NOT EXISTS (SELECT FROM mailstatus.message_custom_args a
-                        WHERE a.message_id OPERATOR(pg_catalog.=) c.message_id
-                          AND a.args_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended(c.custom_args, 0));
 END $$;
 COMMENT ON FUNCTION @extschema@.state_differences() IS
-    'Each state row that differs from its recomputation over the events and sends still kept (both as text); none when the state is right';
+    'Each state row that differs from its recomputation over the raw rows still kept (both as text); none when the state is right';
 REVOKE ALL ON FUNCTION @extschema@.state_differences() FROM PUBLIC;
 
 -----------------------------------------------------------------------------

@@ -22,15 +22,6 @@
 #include "activity.h"
 #include "quote.h"
 
-/* One day of an activity, decoded. */
-typedef struct ActivityDay
-{
-	int32		day;			/* days since 2000-01-01 */
-	uint32		flags;
-	uint32		machine_opens;
-	uint32		clicks;
-} ActivityDay;
-
 #define ACTIVITY_ENTRY_BYTES	(3 * sizeof(uint32))
 /* Days fit 24 bits: until the year 47900. */
 #define ACTIVITY_MAX_DAY		((1 << 24) - 1)
@@ -40,7 +31,7 @@ static const char *const activity_flag_names[ACTIVITY_NFLAGS] = {
 };
 
 /* Decodes an activity into palloc'd days; returns how many. */
-static int
+int
 activity_decode(struct varlena *activity, ActivityDay **days)
 {
 	const char *data = VARDATA_ANY(activity);
@@ -453,42 +444,49 @@ activity_days(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-PG_FUNCTION_INFO_V1(activity_subtract);
 /*
  * An activity without a part of it: per day, the part's flags off and its
- * counts taken away.  activity_subtract(merged, activity_added(stored,
- * partial)) is stored again: the counters take a recipient's former
- * contribution away with it.  NULL when nothing is left.
+ * counts taken away; NULL when nothing is left.  activity_without(merged,
+ * activity_added(stored, partial)) is stored again: the counters take a
+ * recipient's former contribution away with it.
  */
-Datum
-activity_subtract(PG_FUNCTION_ARGS)
+struct varlena *
+activity_without(struct varlena *activity, struct varlena *part)
 {
 	ActivityDay *days;
-	ActivityDay *part = NULL;
-	int			ndays;
-	int			npart = 0;
+	ActivityDay *removed = NULL;
+	int			ndays = activity_decode(activity, &days);
+	int			nremoved = part == NULL ? 0 : activity_decode(part, &removed);
 	int			n = 0;
 	int			j = 0;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	ndays = activity_decode(PG_GETARG_VARLENA_PP(0), &days);
-	if (!PG_ARGISNULL(1))
-		npart = activity_decode(PG_GETARG_VARLENA_PP(1), &part);
 	for (int i = 0; i < ndays; i++)
 	{
-		while (j < npart && part[j].day < days[i].day)
+		while (j < nremoved && removed[j].day < days[i].day)
 			j++;
-		if (j < npart && part[j].day == days[i].day)
+		if (j < nremoved && removed[j].day == days[i].day)
 		{
-			days[i].flags &= ~part[j].flags;
-			days[i].machine_opens -= Min(days[i].machine_opens, part[j].machine_opens);
-			days[i].clicks -= Min(days[i].clicks, part[j].clicks);
+			days[i].flags &= ~removed[j].flags;
+			days[i].machine_opens -= Min(days[i].machine_opens, removed[j].machine_opens);
+			days[i].clicks -= Min(days[i].clicks, removed[j].clicks);
 		}
 		if (days[i].flags != 0 || days[i].machine_opens != 0 || days[i].clicks != 0)
 			days[n++] = days[i];
 	}
-	if (n == 0)
+	return activity_encode(days, n);
+}
+
+PG_FUNCTION_INFO_V1(activity_subtract);
+/* SQL access to activity_without. */
+Datum
+activity_subtract(PG_FUNCTION_ARGS)
+{
+	struct varlena *rest;
+
+	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	PG_RETURN_POINTER(activity_encode(days, n));
+	rest = activity_without(PG_GETARG_VARLENA_PP(0), PG_ARGISNULL(1) ? NULL : PG_GETARG_VARLENA_PP(1));
+	if (rest == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_POINTER(rest);
 }

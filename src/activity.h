@@ -23,4 +23,16 @@
 #define ACTIVITY_OPENED_BY_HUMAN	0x80
 #define ACTIVITY_NFLAGS				8
 
+/* One day of an activity, decoded. */
+typedef struct ActivityDay
+{
+	int32		day;			/* days since 2000-01-01 */
+	uint32		flags;
+	uint32		machine_opens;
+	uint32		clicks;
+} ActivityDay;
+
+extern int	activity_decode(struct varlena *activity, ActivityDay **days);
+extern struct varlena *activity_without(struct varlena *activity, struct varlena *part);
+
 #endif

@@ -68,16 +68,23 @@ mail_status_reached_at_final(PG_FUNCTION_ARGS)
 	PG_RETURN_TIMESTAMPTZ(REACHED_AT_TIME_MASK - (state & REACHED_AT_TIME_MASK) - REACHED_AT_TIME_BIAS);
 }
 
+/* The winning status a mail_status_reached_at state holds; MAIL_STATUS_NONE for no rows. */
+MailStatus
+reached_state_status(int64 state)
+{
+	return state == 0 ? MAIL_STATUS_NONE : (MailStatus) (state >> REACHED_AT_TIME_BITS);
+}
+
 PG_FUNCTION_INFO_V1(mail_status_reached_status);
 /* The winning status a mail_status_reached_at state holds; NULL for no rows. */
 Datum
 mail_status_reached_status(PG_FUNCTION_ARGS)
 {
-	int64		state = PG_GETARG_INT64(0);
+	MailStatus	status = reached_state_status(PG_GETARG_INT64(0));
 
-	if (state == 0)
+	if (status == MAIL_STATUS_NONE)
 		PG_RETURN_NULL();
-	PG_RETURN_MAIL_STATUS((MailStatus) (state >> REACHED_AT_TIME_BITS));
+	PG_RETURN_MAIL_STATUS(status);
 }
 
 /*
