@@ -1,11 +1,12 @@
--- ingest_sendgrid_event(jsonb): batches and single events, idempotence, what lands in each column.
+-- ingest_sendgrid_event(jsonb): batches and single events, idempotence, what lands in each column,
+-- and the event as posted rebuilt from the compact row.
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
 
 -- A webhook batch as SendGrid posts it: several recipients of one X-Message-Id, every event kind,
 -- category as string and as array, the CRM's custom args as extra keys, unknown keys.
-SELECT * FROM ingest_sendgrid_event($$[
+CREATE TEMP TABLE posted AS SELECT $$[
   {"email": "Ann@Example.com", "timestamp": 1700000000, "event": "processed", "sg_event_id": "ev-ann-1",
    "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0", "smtp-id": "<14c5d75ce93.dfd.64b469@ismtpd-555>",
    "category": "invoice", "invoice_id": "INV-42", "crm_record": {"type": "invoice", "id": 42}},
@@ -36,25 +37,34 @@ SELECT * FROM ingest_sendgrid_event($$[
    "sg_message_id": "56WoYBdESN6RyEn_7bJRKA.recvd-5b6594c664-csn64-1-65A9F4D1-A.0", "asm_group_id": "12", "quote_id": "Q-7"},
   {"email": "eve@example.com", "timestamp": 1700000070, "event": "amp_view", "sg_event_id": "ev-eve-1",
    "sg_message_id": "56WoYBdESN6RyEn_7bJRKA.recvd-5b6594c664-csn64-1-65A9F4D1-A.1", "quote_id": "Q-7"}
-]$$);
+]$$::jsonb AS body;
+SELECT * FROM ingest_sendgrid_event((SELECT body FROM posted));
 
-SELECT event_key, message_id, email, event, status, occurred_at, attempt, asm_group_id, category, machine_open
-  FROM event ORDER BY event_key;
-SELECT event_key, reason, smtp_status, response, bounce_type, bounce_classification, url, useragent, ip
-  FROM event ORDER BY event_key;
-SELECT event_key, custom_args FROM event ORDER BY event_key;
+SELECT e.event_key, e.message_id, e.email, e.event, mail_status_of_event(e.event) AS status, e.occurred_at,
+       e.attempt, e.asm_group_id, e.category, e.machine_open
+  FROM event e ORDER BY 1;
+SELECT e.event_key, e.reason, e.smtp_status, e.response, e.bounce_type, e.bounce_classification, e.url, e.useragent, e.ip
+  FROM event e ORDER BY 1;
+-- Each field once: the CRM's keys in custom_args; sg_message_id as what follows message_id;
+-- smtp-id as its host; SendGrid's keys without a column (tls, url_offset) and the posted form
+-- of a field its column normalized (an address with capitals, asm_group_id as a string) in
+-- residual.
+SELECT e.event_key, e.custom_args, e.sg_message_suffix, e.smtp_host, e.residual FROM event e ORDER BY 1;
+-- The event exactly as posted, from every stored row.
+SELECT count(*) AS posted, count(*) FILTER (WHERE EXISTS (SELECT FROM event e WHERE e.event_payload = p.element)) AS rebuilt
+  FROM posted, jsonb_array_elements(posted.body) AS p(element);
+SELECT e.event_payload FROM event e WHERE e.sg_event_id = 'ev-ann-4';
+-- The dedup hash is the posted event's: rebuilt rows hash the same.
+SELECT count(*) FILTER (WHERE e.content_hash <> content_hash(e.event_payload)) AS hashed_differently FROM event e;
 -- received_at is the ingest transaction's time.
 BEGIN;
 SELECT stored FROM ingest_sendgrid_event('{"email": "now@example.com", "timestamp": 1700000000, "event": "open", "sg_event_id": "ev-now"}');
-SELECT received_at = now() AS stamped_now FROM event WHERE event_key = 'ev-now';
+SELECT received_at = now() AS stamped_now FROM event WHERE sg_event_id = 'ev-now';
 ROLLBACK;
--- The payload is the event exactly as received, unknown keys included.
-SELECT payload FROM event WHERE event_key = 'ev-ann-4';
-SELECT payload -> 'crm_record' AS crm_record, payload ->> 'smtp-id' AS smtp_id FROM event WHERE event_key = 'ev-ann-1';
 
 -- Idempotent: the same batch again stores nothing new.
 SELECT count(*) AS before FROM event \gset
-SELECT * FROM ingest_sendgrid_event((SELECT jsonb_agg(payload) FROM event));
+SELECT * FROM ingest_sendgrid_event((SELECT jsonb_agg(e.event_payload) FROM event e));
 SELECT count(*) = :before AS unchanged FROM event;
 
 -- One event object (not an array) is accepted too; posted twice it is stored once.
@@ -68,33 +78,59 @@ SELECT * FROM ingest_sendgrid_event('[
   {"email": "gus@example.com", "timestamp": 1700002000, "event": "processed", "sg_event_id": "ev-gus-1", "sg_message_id": "GusMsg.filter1.0"},
   {"email": "gus@example.com", "timestamp": 1700002000, "event": "processed", "sg_event_id": "ev-gus-1", "sg_message_id": "GusMsg.filter1.0"}]');
 
--- Without sg_event_id (some unsubscribe events) the key is a hash of the content:
--- the same event again is a duplicate, a different one is not, and key order does not matter.
+-- What tells events apart is their content: the same event again is a duplicate (key order
+-- and white space do not matter), a different one is not, with or without sg_event_id.
 SELECT * FROM ingest_sendgrid_event('[{"email": "hal@example.com", "timestamp": 1700003000, "event": "unsubscribe"}]');
 SELECT * FROM ingest_sendgrid_event('[{"event": "unsubscribe", "timestamp": 1700003000, "email": "hal@example.com"}]');
 SELECT * FROM ingest_sendgrid_event('[{"email": "hal@example.com", "timestamp": 1700003001, "event": "unsubscribe"}]');
 SELECT * FROM ingest_sendgrid_event('[{"email": "hal@example.com", "timestamp": 1700003000, "event": "unsubscribe", "sg_event_id": ""}]');
-SELECT left(event_key, 7) AS key_kind, length(event_key), sg_event_id, occurred_at
-  FROM event WHERE email = 'hal@example.com' ORDER BY occurred_at, sg_event_id NULLS FIRST;
+SELECT left(e.event_key, 7) AS key_kind, length(e.event_key), e.sg_event_id, e.occurred_at
+  FROM event e WHERE e.email = 'hal@example.com' ORDER BY e.occurred_at, e.sg_event_id NULLS FIRST;
+-- Two different events sharing one sg_event_id (SendGrid's documentation examples do: a bounce
+-- and a blocked bounce) are both kept, in either order; each again is a duplicate.
+SELECT * FROM ingest_sendgrid_event('[{"email": "ida@example.com", "timestamp": 1700003500, "event": "bounce", "type": "bounce",
+  "sg_event_id": "sg_event_id", "sg_message_id": "IdaMsg.filter1.0", "reason": "500 unknown recipient"}]');
+SELECT * FROM ingest_sendgrid_event('[{"email": "ida@example.com", "timestamp": 1700003500, "event": "bounce", "type": "blocked",
+  "sg_event_id": "sg_event_id", "sg_message_id": "IdaMsg.filter1.0", "reason": "500 unknown recipient"}]');
+SELECT * FROM ingest_sendgrid_event('[{"email": "ida@example.com", "timestamp": 1700003500, "event": "bounce", "type": "blocked",
+  "sg_event_id": "sg_event_id", "sg_message_id": "IdaMsg.filter1.0", "reason": "500 unknown recipient"},
+  {"email": "ida@example.com", "timestamp": 1700003500, "event": "bounce", "type": "bounce",
+  "sg_event_id": "sg_event_id", "sg_message_id": "IdaMsg.filter1.0", "reason": "500 unknown recipient"}]');
+SELECT e.event_key, e.bounce_type FROM event e WHERE e.email = 'ida@example.com' ORDER BY 2;
 
 -- An empty batch stores nothing.
 SELECT * FROM ingest_sendgrid_event('[]');
 
--- Machine opens are stored as opens, flagged.
+-- Machine opens are stored as opens, flagged; the flag posted as a string is kept as posted.
 SELECT * FROM ingest_sendgrid_event('[{"email": "ivy@example.com", "timestamp": 1700004000, "event": "open",
   "sg_event_id": "ev-ivy-1", "sg_message_id": "IvyMsg.filter1.0", "sg_machine_open": true},
   {"email": "ivy@example.com", "timestamp": 1700004001, "event": "open",
   "sg_event_id": "ev-ivy-2", "sg_message_id": "IvyMsg.filter1.0", "sg_machine_open": "false"}]');
-SELECT event_key, status, machine_open FROM event WHERE email = 'ivy@example.com' ORDER BY event_key;
+SELECT e.event_key, mail_status_of_event(e.event) AS status, e.machine_open, e.residual
+  FROM event e WHERE e.email = 'ivy@example.com' ORDER BY 1;
 
--- Event names in any case, email with spaces and capitals.
+-- Event names in any case, email with spaces and capitals: normalized in their columns,
+-- the posted forms kept.
 SELECT * FROM ingest_sendgrid_event('[{"email": "  Jo.Smith@Example.COM ", "timestamp": 1700005000, "event": "Processed",
   "sg_event_id": "ev-jo-1", "sg_message_id": "JoMsg.filter1.0"}]');
-SELECT email, event, status FROM event WHERE event_key = 'ev-jo-1';
+SELECT e.email, e.event, mail_status_of_event(e.event) AS status, e.residual, e.event_payload
+  FROM event e WHERE e.sg_event_id = 'ev-jo-1';
+
+-- Every field SendGrid documents is SendGrid's, not a custom arg: only the CRM's own keys are.
+SELECT * FROM ingest_sendgrid_event('[{"email": "kai@example.com", "timestamp": 1700006000, "event": "processed",
+  "sg_event_id": "ev-kai-1", "sg_message_id": "KaiMsg.filter1.0", "template_hash": "abc", "template_id": "d-1",
+  "template_version_id": "v1", "sg_template_id": "d-1", "sg_template_name": "Invoice", "marketing_campaign_id": 7,
+  "singlesend_id": "s1", "mc_stats": "singlesend", "phase_id": "send", "send_at": 0, "pool": {"name": "p", "id": 1},
+  "cert_err": false, "tls": 1, "sg_content_type": "html", "post_type": "event", "newsletter": {"newsletter_id": "1"},
+  "crm_record": "KAI-1"}]');
+SELECT e.custom_args, jsonb_object_keys(e.residual) AS sendgrid_keys FROM event e WHERE e.sg_event_id = 'ev-kai-1' ORDER BY 2;
 
 -- A large batch goes in as one call, in more than one chunk.
 SELECT * FROM ingest_sendgrid_event((
   SELECT jsonb_agg(jsonb_build_object('email', 'bulk' || g || '@example.com', 'timestamp', 1700010000 + g,
          'event', 'delivered', 'sg_event_id', 'bulk-' || g, 'sg_message_id', 'Bulk' || (g / 3) || '.filter1.0'))
     FROM generate_series(1, 25000) g));
-SELECT count(*) FROM event WHERE event_key LIKE 'bulk-%';
+SELECT count(*) FROM event WHERE sg_event_id LIKE 'bulk-%';
+SELECT count(*) AS recipients FROM recipient WHERE message_id LIKE 'Bulk%';
+-- The state is what a recomputation over the events gives.
+SELECT * FROM state_differences();

@@ -39,28 +39,44 @@ SELECT * FROM ingest_sendgrid_event($$[
   {"email": "a@example.com", "timestamp": 1700000000, "event": "open", "reason": {"code": 550}},
   {"email": "a@example.com", "timestamp": 1700000000, "event": "open", "sg_event_id": ["x"]},
   {"email": "a@example.com", "timestamp": 1700000000, "event": "open", "sg_message_id": {"id": "x"}},
+  {"email": "\u00a0\u200b ", "timestamp": 1700000000, "event": "open"},
+  {"email": "a@example.com", "timestamp": 1700000000, "event": "open", "x": 1e1000000},
   {"email": "ok@example.com", "timestamp": 1700000001, "event": "open", "sg_event_id": "ok-2", "sg_message_id": "Ok.filter1.0"}
 ]$$);
 
--- The reasons, in the order the elements were posted.
-SELECT id, reason, element FROM rejected_event ORDER BY id;
+-- The reasons (an element holding a number no jsonb holds is kept as its text).
+SELECT reason, element FROM rejected_event ORDER BY reason, element::text;
+-- Written in key order, like events: concurrent batches sharing bad elements never deadlock.
+SELECT bool_and(ordered) AS written_in_key_order
+  FROM (SELECT element_key >= lag(element_key, 1, '') OVER (ORDER BY id) AS ordered FROM rejected_event) o;
 -- Posted again (a SendGrid retry), the bad elements are counted again but kept once.
-SELECT * FROM ingest_sendgrid_event((SELECT jsonb_agg(element ORDER BY id) FROM rejected_event));
+SELECT * FROM ingest_sendgrid_event((SELECT jsonb_agg(element ORDER BY id) FROM rejected_event WHERE jsonb_typeof(element) <> 'string'));
 SELECT count(*) AS rejected_rows, count(DISTINCT element_key) AS distinct_elements FROM rejected_event;
 -- The good elements around them were stored.
-SELECT event_key, email, event FROM event ORDER BY event_key;
+SELECT e.event_key, e.email, e.event FROM event e ORDER BY 1;
 -- Rejects are stamped with the transaction's time.
 BEGIN;
 SELECT rejected FROM ingest_sendgrid_event('[1]');
 SELECT received_at = now() AS stamped_now FROM rejected_event ORDER BY id DESC LIMIT 1;
 ROLLBACK;
 
--- Nulls for optional fields are simply absent values; scalars become text.
+-- Nulls for optional fields leave their columns NULL, and numbers and booleans in a string
+-- field become its text; both are kept as posted.
 SELECT * FROM ingest_sendgrid_event($$[{"email": "n@example.com", "timestamp": 1700000000, "event": "bounce",
   "sg_event_id": "null-1", "sg_message_id": null, "reason": null, "status": 550, "attempt": null, "category": null,
   "sg_machine_open": null, "type": true, "ip": null, "url": null, "useragent": null, "response": null,
   "bounce_classification": null, "asm_group_id": null}]$$);
-SELECT message_id, reason, smtp_status, attempt, category, machine_open, bounce_type FROM event WHERE event_key = 'null-1';
+SELECT e.message_id, e.reason, e.smtp_status, e.attempt, e.category, e.machine_open, e.bounce_type, e.residual, e.event_payload
+  FROM event e WHERE e.sg_event_id = 'null-1';
+
+-- Too long to be what SendGrid sends: an address over 320 bytes, an id over 256; the reason
+-- quotes no more than a short prefix of a long value.
+SELECT * FROM ingest_sendgrid_event(jsonb_build_array(
+  jsonb_build_object('email', repeat('a', 321) || '@example.com', 'timestamp', 1700000000, 'event', 'open'),
+  jsonb_build_object('email', 'a@example.com', 'timestamp', 1700000000, 'event', 'open', 'sg_event_id', repeat('i', 257)),
+  jsonb_build_object('email', 'a@example.com', 'timestamp', 1700000000, 'event', 'open', 'sg_message_id', repeat('m', 257) || '.filter0'),
+  jsonb_build_object('email', 'a@example.com', 'timestamp', repeat('9', 100000), 'event', 'open')));
+SELECT reason FROM (SELECT reason FROM rejected_event ORDER BY id DESC LIMIT 4) r ORDER BY 1;
 
 -- A body that is neither an object nor an array: 22023.
 SELECT * FROM ingest_sendgrid_event('42');

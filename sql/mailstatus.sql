@@ -146,7 +146,7 @@ COMMENT ON FUNCTION @extschema@.normalize_email(text) IS
 CREATE FUNCTION @extschema@.message_id_of(sg_message_id text) RETURNS text
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.message_id_of(text) IS
-    'The X-Message-Id inside a SendGrid sg_message_id (before .filter, else .recvd, else the first dot); NULL when empty';
+    'The X-Message-Id inside a SendGrid sg_message_id (before .filter, else .recvd, else the first dot); NULL when empty or when it starts with a relay host (filter..., recvd-...)';
 
 CREATE FUNCTION @extschema@.checked_event_time(at timestamptz, what text) RETURNS timestamptz
     AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;

@@ -14,18 +14,36 @@ SELECT sg, message_id_of(sg)
     '  padded.filter0001  ',
     '.filter0001.x',                                               -- empty id
     '',
-    '   ']) AS sg;
+    '   ',
+    'filter0093p1las1.9128.5717FB8127.0',                          -- older posts: a relay host, no id
+    'recvd-5c8b85cc5c-4ccq7-1-64A45F6C-8.0']) AS sg;
 
--- Events keep their sg_message_id and get message_id; empty or missing gives NULL but the event is stored.
-SELECT * FROM ingest_sendgrid_event($$[
+-- Events get message_id and keep their sg_message_id (what follows the id, or as posted);
+-- empty or missing gives '', the event is stored. When sg_message_id starts with a relay host
+-- (older posts) or names no message, the X-Message-Id is the local part of smtp-id.
+CREATE TEMP TABLE posted AS SELECT $$[
   {"email": "a@example.com", "timestamp": 1700000000, "event": "delivered", "sg_event_id": "m1", "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0"},
   {"email": "a@example.com", "timestamp": 1700000000, "event": "delivered", "sg_event_id": "m2", "sg_message_id": "56WoYBdESN6RyEn_7bJRKA.recvd-5b6594c664-csn64-1-65A9F4D1-A.0"},
   {"email": "a@example.com", "timestamp": 1700000000, "event": "bounce", "sg_event_id": "m3", "sg_message_id": ""},
-  {"email": "a@example.com", "timestamp": 1700000000, "event": "bounce", "sg_event_id": "m4"}
-]$$);
-SELECT event_key, sg_message_id, message_id FROM event ORDER BY event_key;
+  {"email": "a@example.com", "timestamp": 1700000000, "event": "bounce", "sg_event_id": "m4"},
+  {"email": "a@example.com", "timestamp": 1700000000, "event": "dropped", "sg_event_id": "m5", "sg_message_id": "filter0093p1las1.9128.5717FB8127.0",
+   "smtp-id": "<wrfRRvF7Q0GgwUo2CvDmEA@ismtpd0006p1sjc2.sendgrid.net>"},
+  {"email": "b@example.com", "timestamp": 1700000000, "event": "dropped", "sg_event_id": "m6", "sg_message_id": "filter0093p1las1.9128.5717FB8128.0",
+   "smtp-id": "<Z2xpZGVyQmFzZTY0SWQwMQ@ismtpd0006p1sjc2.sendgrid.net>"},
+  {"email": "a@example.com", "timestamp": 1700000000, "event": "dropped", "sg_event_id": "m7", "sg_message_id": "filter0093p1las1.9128.5717FB8129.0"},
+  {"email": "a@example.com", "timestamp": 1700000000, "event": "bounce", "sg_event_id": "m8", "smtp-id": "<HOtrD2cWQ3-OJbN1azuG2Q@geopod-ismtpd-4>"}
+]$$::jsonb AS body;
+SELECT * FROM ingest_sendgrid_event((SELECT body FROM posted));
+SELECT e.event_key, e.message_id, e.sg_message_suffix, e.smtp_host, e.residual FROM event e ORDER BY 1;
+-- Two unrelated drops of older posts are two messages, not one.
+SELECT message_id, email, status FROM recipient_status WHERE message_id IN ('wrfRRvF7Q0GgwUo2CvDmEA', 'Z2xpZGVyQmFzZTY0SWQwMQ') ORDER BY 1;
+-- Each rebuilt as posted.
+SELECT count(*) AS posted, count(*) FILTER (WHERE EXISTS (SELECT FROM event e WHERE e.event_payload = p.element)) AS rebuilt
+  FROM posted, jsonb_array_elements(posted.body) AS p(element);
 
--- Timestamps: seconds, milliseconds (13 digits), digit strings, fractions.
+-- Timestamps: seconds, milliseconds (from 1e11 on), digit strings, fractions (of a second, or of a
+-- millisecond), and the edges: 2000-01-01 (in seconds and in milliseconds), the largest number of
+-- seconds and the smallest of milliseconds (both out of range), 2001 in milliseconds.
 SELECT * FROM ingest_sendgrid_event($$[
   {"email": "t@example.com", "event": "open", "sg_event_id": "t-seconds", "timestamp": 1700000000},
   {"email": "t@example.com", "event": "open", "sg_event_id": "t-millis", "timestamp": 1700000000123},
@@ -35,10 +53,16 @@ SELECT * FROM ingest_sendgrid_event($$[
   {"email": "t@example.com", "event": "open", "sg_event_id": "t-padded", "timestamp": " 1700000000 "},
   {"email": "t@example.com", "event": "open", "sg_event_id": "t-2000", "timestamp": 946684800},
   {"email": "t@example.com", "event": "open", "sg_event_id": "t-1999", "timestamp": 946684799},
-  {"email": "t@example.com", "event": "open", "sg_event_id": "t-future", "timestamp": 4102444800}
+  {"email": "t@example.com", "event": "open", "sg_event_id": "t-future", "timestamp": 4102444800},
+  {"email": "t@example.com", "event": "open", "sg_event_id": "t-millis-fraction", "timestamp": "1764500000123.5"},
+  {"email": "t@example.com", "event": "open", "sg_event_id": "t-millis-2000", "timestamp": 946684800000},
+  {"email": "t@example.com", "event": "open", "sg_event_id": "t-millis-1999", "timestamp": 946684799999},
+  {"email": "t@example.com", "event": "open", "sg_event_id": "t-millis-2001", "timestamp": 978307200000},
+  {"email": "t@example.com", "event": "open", "sg_event_id": "t-largest-seconds", "timestamp": 99999999999},
+  {"email": "t@example.com", "event": "open", "sg_event_id": "t-smallest-millis", "timestamp": 100000000000}
 ]$$);
-SELECT event_key, occurred_at FROM event WHERE email = 't@example.com' ORDER BY event_key;
-SELECT reason FROM rejected_event ORDER BY id;
+SELECT e.event_key, e.occurred_at, e.residual FROM event e WHERE e.email = 't@example.com' ORDER BY 1;
+SELECT reason FROM rejected_event ORDER BY reason;
 -- An event a few hours ahead of the server clock (clock drift) is accepted.
 SELECT stored FROM ingest_sendgrid_event(jsonb_build_object('email', 't@example.com', 'event', 'open',
   'sg_event_id', 't-drift', 'timestamp', extract(epoch FROM now() + interval '3 hours')::bigint));

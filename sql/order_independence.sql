@@ -1,9 +1,15 @@
--- The views do not depend on arrival order: permutations and re-posts of the same events,
--- split into batches differently, give identical views.
+-- The state and the views do not depend on arrival order: permutations and re-posts of the
+-- same events, split into batches differently, give the same state (merged with the
+-- aggregates' combine functions), the same views, and a state equal to its recomputation.
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
-TRUNCATE event, rejected_event, send;
+-- Everything ingest writes, emptied.
+CREATE FUNCTION pg_temp.forget_everything() RETURNS void LANGUAGE sql AS $$
+  TRUNCATE mailstatus.event, mailstatus.rejected_event, mailstatus.send, mailstatus.recipient, mailstatus.suppression_state,
+           mailstatus.group_suppression_state, mailstatus.message_custom_args, mailstatus.deliverability_day,
+           mailstatus.deliverability_category_day, mailstatus.status_count, mailstatus.status_change $$;
+SELECT pg_temp.forget_everything();
 
 -- 300 events over 20 messages, 3 recipients each, every kind of event, some without sg_event_id.
 CREATE TEMP TABLE fixture AS
@@ -16,27 +22,49 @@ SELECT g AS n,
          'sg_message_id', 'Msg' || (g % 20) || '.filter' || (g % 3) || '.0',
          'sg_machine_open', CASE WHEN g % 11 = 0 THEN true END,
          'reason', 'reason ' || g,
+         'asm_group_id', CASE WHEN g % 10 IN (8, 9) THEN 40 + g % 2 END,
+         'category', CASE WHEN g % 4 = 0 THEN to_jsonb('invoice'::text) WHEN g % 4 = 1 THEN '["job", "reminder"]'::jsonb END,
          'record_id', 'REC-' || (g % 20))) AS body
   FROM generate_series(1, 300) g;
 
-CREATE TEMP TABLE snapshot (run text, recipients text, messages text);
+CREATE TEMP TABLE snapshot (run text, state text, views text, differences bigint);
+
+-- The state (what merges leave; not what the latest merge added) and every view, as digests.
+CREATE FUNCTION pg_temp.state_fingerprint() RETURNS text LANGUAGE sql AS $$
+  SELECT md5(concat_ws('/',
+    (SELECT string_agg(concat_ws('|', r.message_id, r.email, r.reached, r.reached_human, r.first_event_at, r.last_event_at,
+                                 r.opens, r.machine_opens, r.clicks, r.reason, r.smtp_status, r.bounce_classification,
+                                 r.custom_args, r.categories, r.activity), ';' ORDER BY r.message_id, r.email) FROM mailstatus.recipient r),
+    (SELECT string_agg(s::text, ';' ORDER BY s.email) FROM mailstatus.suppression_state s),
+    (SELECT string_agg(g::text, ';' ORDER BY g.email, g.asm_group_id) FROM mailstatus.group_suppression_state g),
+    (SELECT string_agg(a::text, ';' ORDER BY a.message_id, a.args_hash) FROM mailstatus.message_custom_args a),
+    (SELECT string_agg(d::text, ';' ORDER BY d.day) FROM mailstatus.deliverability_day d),
+    (SELECT string_agg(d::text, ';' ORDER BY d.day, d.category) FROM mailstatus.deliverability_category_day d WHERE d.sent + d.delivered + d.bounced + d.blocked + d.dropped + d.deferred + d.spam_reports + d.unique_human_opens + d.machine_opens + d.clicks > 0),
+    (SELECT string_agg(c::text, ';' ORDER BY c.machine_opens_counted, c.status) FROM mailstatus.status_count c WHERE c.recipients <> 0))) $$;
+CREATE FUNCTION pg_temp.views_fingerprint() RETURNS text LANGUAGE sql AS $$
+  SELECT md5(concat_ws('/',
+    (SELECT string_agg(r::text, '|' ORDER BY r.message_id, r.email) FROM mailstatus.recipient_status r),
+    (SELECT string_agg(m::text, '|' ORDER BY m.message_id) FROM mailstatus.message_status m),
+    (SELECT string_agg(s::text, '|' ORDER BY s.email, s.asm_group_id) FROM mailstatus.suppression s),
+    (SELECT string_agg(d::text, '|' ORDER BY d.day) FROM mailstatus.deliverability_daily d),
+    (SELECT string_agg(d::text, '|' ORDER BY d.day, d.value) FROM mailstatus.deliverability_daily_by('category') d),
+    (SELECT string_agg(d::text, '|' ORDER BY d.day, d.value) FROM mailstatus.deliverability_daily_by('record_id') d),
+    (SELECT string_agg(c::text, '|' ORDER BY c.status) FROM mailstatus.status_counts c))) $$;
 
 CREATE FUNCTION pg_temp.ingest_in_order(run text, order_sql text, batch_size int) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
   batch jsonb;
 BEGIN
-  TRUNCATE mailstatus.event;
+  PERFORM pg_temp.forget_everything();
   FOR batch IN EXECUTE format(
       'SELECT jsonb_agg(body ORDER BY pos) FROM (SELECT body, row_number() OVER (ORDER BY %s) AS pos FROM fixture) o GROUP BY (pos - 1) / %s ORDER BY (pos - 1) / %s',
       order_sql, batch_size, batch_size)
   LOOP
     PERFORM mailstatus.ingest_sendgrid_event(batch);
   END LOOP;
-  INSERT INTO snapshot
-  SELECT run,
-         (SELECT md5(string_agg(r::text, '|' ORDER BY r.message_id, r.email)) FROM mailstatus.recipient_status r),
-         (SELECT md5(string_agg(m::text, '|' ORDER BY m.message_id)) FROM mailstatus.message_status m);
+  INSERT INTO snapshot SELECT run, pg_temp.state_fingerprint(), pg_temp.views_fingerprint(),
+                             (SELECT count(*) FROM mailstatus.state_differences());
 END $$;
 
 SELECT setseed(0.42);
@@ -47,19 +75,21 @@ SELECT pg_temp.ingest_in_order('shuffled, small batches', 'md5(n::text)', 7);
 SELECT pg_temp.ingest_in_order('shuffled again', 'md5(n::text || ''x'')', 33);
 SELECT pg_temp.ingest_in_order('one event per call', 'md5(n::text || ''y'')', 1);
 
--- Every run gave the same views.
-SELECT count(DISTINCT recipients) AS distinct_recipient_views, count(DISTINCT messages) AS distinct_message_views,
-       count(*) AS runs FROM snapshot;
+-- Every run gave the same state and the same views, equal to their recomputation.
+SELECT count(DISTINCT state) AS distinct_states, count(DISTINCT views) AS distinct_views,
+       sum(differences) AS differences, count(*) AS runs FROM snapshot;
 
 -- Re-posting everything, twice, in yet another order, changes nothing.
 SELECT sum(stored) AS stored, sum(duplicates) AS duplicates
   FROM (SELECT (ingest_sendgrid_event(jsonb_agg(body ORDER BY md5(n::text || 'z')))).* FROM fixture
         UNION ALL
         SELECT (ingest_sendgrid_event(jsonb_agg(body ORDER BY n))).* FROM fixture) r;
-SELECT (SELECT md5(string_agg(r::text, '|' ORDER BY r.message_id, r.email)) FROM recipient_status r)
-       = (SELECT recipients FROM snapshot LIMIT 1) AS unchanged_after_reposts;
+SELECT pg_temp.state_fingerprint() = (SELECT state FROM snapshot LIMIT 1) AS state_unchanged_after_reposts,
+       pg_temp.views_fingerprint() = (SELECT views FROM snapshot LIMIT 1) AS views_unchanged_after_reposts;
 
 -- Sanity: the fixture really has several statuses, events without sg_event_id, and machine opens.
 SELECT status, count(*) FROM recipient_status GROUP BY status ORDER BY status;
 SELECT count(*) FILTER (WHERE sg_event_id IS NULL) AS hashed_keys,
        count(*) FILTER (WHERE machine_open) AS machine_opens, count(*) AS events FROM event;
+SELECT count(*) AS suppressed_addresses FROM suppression;
+SELECT count(*) AS category_rows FROM deliverability_daily_by('category');

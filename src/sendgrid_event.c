@@ -1080,15 +1080,16 @@ normalize_email(PG_FUNCTION_ARGS)
 }
 
 PG_FUNCTION_INFO_V1(message_id_of);
-/* SQL access to the X-Message-Id extraction from an sg_message_id; NULL when empty. */
+/* SQL access to the X-Message-Id extraction from an sg_message_id; NULL when it holds none. */
 Datum
 message_id_of(PG_FUNCTION_ARGS)
 {
 	text	   *sg_message_id = PG_GETARG_TEXT_PP(0);
 	size_t		start;
-	size_t		len;
+	size_t		len = 0;
 
-	wire_message_id_span(VARDATA_ANY(sg_message_id), VARSIZE_ANY_EXHDR(sg_message_id), &start, &len);
+	if (!wire_names_relay(VARDATA_ANY(sg_message_id), VARSIZE_ANY_EXHDR(sg_message_id)))
+		wire_message_id_span(VARDATA_ANY(sg_message_id), VARSIZE_ANY_EXHDR(sg_message_id), &start, &len);
 	if (len == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(VARDATA_ANY(sg_message_id) + start, len));

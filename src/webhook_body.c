@@ -297,10 +297,11 @@ webhook_body_add_events(IngestBatch *batch, const char *body, size_t len)
 			{
 				int			error;
 				size_t		parse_end;
+				struct json_object *parsed;
 
-				tree = wire_parse_element(tokener, body + element.start, element.len, &error, &parse_end);
-				if (tree == NULL)
+				if (!wire_parse_element(tokener, body + element.start, element.len, &parsed, &error, &parse_end))
 					ereport_element_problem(body, len, &element, error, parse_end);
+				tree = parsed;
 				jsonb = json_c_to_jsonb(tree);
 				json_object_put(tree);
 				tree = NULL;

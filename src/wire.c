@@ -401,18 +401,17 @@ wire_tokener_new(int max_depth)
 
 /*
  * Parses one element, text[0..len), with json-c (strict JSON; text in a UTF8
- * database is valid UTF-8 already).  Returns the tree, which the caller puts,
- * or NULL with json-c's error and where parsing stopped within the element.
+ * database is valid UTF-8 already).  Returns whether it parsed, with the tree
+ * in *root (which the caller puts; NULL is JSON's null), or json-c's error
+ * and where parsing stopped within the element.
  */
-struct json_object *
+bool
 wire_parse_element(struct json_tokener *tokener, const char *text, size_t len,
-				   int *error, size_t *parse_end)
+				   struct json_object **root, int *error, size_t *parse_end)
 {
-	struct json_object *root;
-
 	json_tokener_reset(tokener);
 	if (len > 0 && (text[0] == '{' || text[0] == '['))
-		root = json_tokener_parse_ex(tokener, text, (int) len);
+		*root = json_tokener_parse_ex(tokener, text, (int) len);
 	else
 	{
 		/* A scalar ends at the end of its input only: json-c needs the terminating NUL. */
@@ -420,13 +419,14 @@ wire_parse_element(struct json_tokener *tokener, const char *text, size_t len,
 
 		if (terminated == NULL)
 		{
+			*root = NULL;
 			*error = WIRE_PARSE_OUT_OF_MEMORY;
 			*parse_end = 0;
-			return NULL;
+			return false;
 		}
 		memcpy(terminated, text, len);
 		terminated[len] = '\0';
-		root = json_tokener_parse_ex(tokener, terminated, (int) len + 1);
+		*root = json_tokener_parse_ex(tokener, terminated, (int) len + 1);
 		free(terminated);
 	}
 	*error = json_tokener_get_error(tokener);
@@ -435,10 +435,11 @@ wire_parse_element(struct json_tokener *tokener, const char *text, size_t len,
 		*error = json_tokener_error_parse_unexpected;
 	if (*error != json_tokener_success)
 	{
-		json_object_put(root);
-		return NULL;
+		json_object_put(*root);
+		*root = NULL;
+		return false;
 	}
-	return root;
+	return true;
 }
 
 /*

@@ -70,8 +70,8 @@ extern void wire_scanner_init(WireScanner *scanner, const char *body, size_t len
 extern bool wire_scanner_next(WireScanner *scanner, WireElement *element);
 
 extern struct json_tokener *wire_tokener_new(int max_depth);
-extern struct json_object *wire_parse_element(struct json_tokener *tokener, const char *text, size_t len,
-											  int *error, size_t *parse_end);
+extern bool wire_parse_element(struct json_tokener *tokener, const char *text, size_t len,
+							   struct json_object **root, int *error, size_t *parse_end);
 extern bool wire_parse_unix_time(const char *text, size_t len, int64_t *unix_usecs);
 extern void wire_trim(const char **text, size_t *len);
 extern size_t wire_normalize_email(const char *email, size_t len, bool utf8, char *out);
