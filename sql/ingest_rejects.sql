@@ -3,7 +3,8 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
-TRUNCATE event, rejected_event;
+TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
+         deliverability_day, deliverability_category_day, status_count, status_change;
 
 SELECT * FROM ingest_sendgrid_event($$[
   {"email": "ok@example.com", "timestamp": 1700000000, "event": "delivered", "sg_event_id": "ok-1", "sg_message_id": "Ok.filter1.0"},

@@ -94,6 +94,9 @@ COMMENT ON FUNCTION @extschema@.machine_opens_counted() IS
 COMMENT ON FUNCTION @extschema@.normalize_email(text) IS
     'An email address as mailstatus stores and compares it: trimmed of white space (Unicode spaces too), invisible characters removed, ASCII letters lowercased';
 
+COMMENT ON FUNCTION @extschema@.message_id_of(text) IS
+    'The X-Message-Id inside a SendGrid sg_message_id (before .filter, else .recvd, else the first dot); NULL when empty or when it starts with a relay host (filter..., recvd-...)';
+
 CREATE FUNCTION @extschema@.checked_event_time(at timestamptz, what text) RETURNS timestamptz
     AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
@@ -365,7 +368,7 @@ CREATE TABLE @extschema@.event (
     attempt integer,
     asm_group_id integer,
     machine_open boolean,
-    message_id_attributed boolean NOT NULL DEFAULT false,
+    attributed_message_id text COLLATE "C",
     message_id text COLLATE "C" NOT NULL DEFAULT '',
     email text COLLATE "C" NOT NULL,
     event text NOT NULL,
@@ -398,7 +401,7 @@ COMMENT ON COLUMN @extschema@.event.attempt IS 'SendGrid''s "attempt" (a deferra
 
 COMMENT ON COLUMN @extschema@.event.machine_open IS 'sg_machine_open: an open made by a privacy proxy, not a person; NULL when the event has none';
 
-COMMENT ON COLUMN @extschema@.event.message_id_attributed IS 'The event named no message (an async bounce): message_id is the address''s latest recorded send within the 72 hours before it';
+COMMENT ON COLUMN @extschema@.event.attributed_message_id IS 'An async bounce that named no message (message_id ''''): the message it is attributed to, the address''s latest send recorded within the 72 hours before it when it arrived; its recipient''s state counts it there';
 
 COMMENT ON COLUMN @extschema@.event.message_id IS 'The X-Message-Id the CRM got back when it sent, from sg_message_id (or smtp-id); '''' when the event names none';
 
@@ -670,7 +673,8 @@ BEGIN ATOMIC
            @extschema@.category_set(f.category),
            @extschema@.activity_state(f.event, f.bounce_type, f.machine_open, f.occurred_at),
            NULL::@extschema@.mail_status, NULL::@extschema@.mail_status, NULL::@extschema@.activity, NULL::text[]
-      FROM (SELECT e.message_id, e.email, @extschema@.mail_status_of_event(e.event) AS status, e.occurred_at, e.event,
+      FROM (SELECT COALESCE(e.attributed_message_id, e.message_id) AS message_id, e.email,
+                   @extschema@.mail_status_of_event(e.event) AS status, e.occurred_at, e.event,
                    COALESCE(e.machine_open, false) AS machine_open,
                    e.event OPERATOR(pg_catalog.=) ANY ('{bounce,dropped}'::text[]) AS failed,
                    e.reason, e.smtp_status, e.bounce_classification, e.custom_args, e.category, e.bounce_type
@@ -849,7 +853,7 @@ BEGIN
         unsubscribe = mailstatus.timed_value_merge(g.unsubscribe, excluded.unsubscribe),
         resubscribed_at = GREATEST(g.resubscribed_at, excluded.resubscribed_at);
     INSERT INTO mailstatus.message_custom_args
-    SELECT DISTINCT e.message_id, pg_catalog.jsonb_hash_extended(e.custom_args, 0), e.custom_args
+    SELECT DISTINCT COALESCE(e.attributed_message_id, e.message_id), pg_catalog.jsonb_hash_extended(e.custom_args, 0), e.custom_args
       FROM pg_catalog.unnest(events) AS e
      WHERE e.custom_args IS NOT NULL
      ORDER BY 1, 2
@@ -943,7 +947,7 @@ WITH converted AS (
     ON CONFLICT ON CONSTRAINT rejected_event_element_key DO NOTHING)
 INSERT INTO @extschema@.event
 SELECT (c.event).occurred_at, (c.event).content_hash, (c.event).received_at, (c.event).attempt, (c.event).asm_group_id,
-       (c.event).machine_open, a.message_id IS NOT NULL, COALESCE(a.message_id, (c.event).message_id),
+       (c.event).machine_open, a.message_id, (c.event).message_id,
        (c.event).email, (c.event).event, (c.event).sg_event_id, (c.event).sg_message_suffix, (c.event).smtp_host,
        (c.event).reason, (c.event).smtp_status, (c.event).response, (c.event).bounce_type, (c.event).bounce_classification,
        (c.event).url, (c.event).useragent, (c.event).ip, (c.event).category, (c.event).custom_args, (c.event).residual
@@ -1268,7 +1272,7 @@ BEGIN
     END IF;
     FOR attempt IN 1..3 LOOP
         BEGIN
-            PERFORM pg_catalog.set_config('lock_timeout', (pg_catalog.extract(epoch FROM lock_wait) OPERATOR(pg_catalog.*) 1000)::bigint::text, true);
+            PERFORM pg_catalog.set_config('lock_timeout', (pg_catalog.date_part('epoch', lock_wait) OPERATOR(pg_catalog.*) 1000)::bigint::text, true);
             LOCK TABLE mailstatus.event_retention IN EXCLUSIVE MODE;
             EXECUTE pg_catalog.format('LOCK TABLE mailstatus.event IN %s MODE', event_mode);
             PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
@@ -1276,7 +1280,7 @@ BEGIN
         EXCEPTION WHEN lock_not_available THEN
             PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
             IF attempt OPERATOR(pg_catalog.<) 3 THEN
-                PERFORM pg_catalog.pg_sleep(pg_catalog.extract(epoch FROM lock_wait));
+                PERFORM pg_catalog.pg_sleep(pg_catalog.date_part('epoch', lock_wait));
             END IF;
         END;
     END LOOP;
@@ -1462,7 +1466,8 @@ REVOKE ALL ON FUNCTION @extschema@.forget_status_changes(timestamptz) FROM PUBLI
 CREATE VIEW @extschema@.recomputed_recipient AS
 SELECT p.*
   FROM (SELECT COALESCE(e.message_id, s.message_id) AS message_id, e.events, s.sends
-          FROM (SELECT v.message_id, pg_catalog.array_agg(v) AS events FROM @extschema@.event v GROUP BY v.message_id) AS e
+          FROM (SELECT COALESCE(v.attributed_message_id, v.message_id) AS message_id, pg_catalog.array_agg(v) AS events
+                  FROM @extschema@.event v GROUP BY 1) AS e
           FULL JOIN (SELECT v.message_id, pg_catalog.array_agg(v) AS sends FROM @extschema@.send v GROUP BY v.message_id) AS s
             ON s.message_id OPERATOR(pg_catalog.=) e.message_id) AS m
  CROSS JOIN LATERAL @extschema@.recipient_partials(COALESCE(m.events, '{}'), COALESCE(m.sends, '{}')) AS p;
@@ -1488,7 +1493,8 @@ COMMENT ON VIEW @extschema@.recomputed_group_suppression_state IS
 
 CREATE VIEW @extschema@.recomputed_message_custom_args AS
 SELECT DISTINCT a.message_id, pg_catalog.jsonb_hash_extended(a.custom_args, 0) AS args_hash, a.custom_args
-  FROM (SELECT v.message_id, v.custom_args FROM @extschema@.event v WHERE v.custom_args IS NOT NULL
+  FROM (SELECT COALESCE(v.attributed_message_id, v.message_id) AS message_id, v.custom_args
+          FROM @extschema@.event v WHERE v.custom_args IS NOT NULL
         UNION ALL
         SELECT v.message_id, v.custom_args FROM @extschema@.send v WHERE v.custom_args OPERATOR(pg_catalog.<>) '{}'::jsonb) AS a;
 
@@ -1540,12 +1546,22 @@ COMMENT ON VIEW @extschema@.recomputed_status_count IS
 -- Every state row that differs from its recomputation, with both versions as text: after
 -- retries, permutations, concurrent batches and retention it lists none. What retention
 -- dropped cannot be recomputed: rows with a time before the retention window are left
--- out, and so are the days and recipients forget_recipients forgot.
+-- out, and so are the days and recipients forget_recipients forgot. The window starts at
+-- drop_event_partitions' boundary or at the oldest monthly partition, whichever is later
+-- (pg_partman's retention drops partitions without telling mailstatus).
 CREATE FUNCTION @extschema@.state_differences()
     RETURNS TABLE (state text, key text, stored text, recomputed text)
-    LANGUAGE plpgsql STABLE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql STABLE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    SET TimeZone = 'UTC' AS $$
 DECLARE
-    window_start timestamptz := COALESCE((SELECT r.retained_since FROM mailstatus.event_retention r), '-infinity');
+    window_start timestamptz := GREATEST(
+        COALESCE((SELECT r.retained_since FROM mailstatus.event_retention r), '-infinity'),
+        COALESCE((SELECT pg_catalog.min((pg_catalog.regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid),
+                                                                 'FROM \(''([^'']+)''\)'))[1]::timestamptz)
+                    FROM pg_catalog.pg_inherits i
+                    JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+                   WHERE i.inhparent OPERATOR(pg_catalog.=) 'mailstatus.event'::regclass
+                     AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) OPERATOR(pg_catalog.<>) 'DEFAULT'), '-infinity'));
     forgotten_before timestamptz := COALESCE((SELECT r.forgotten_before FROM mailstatus.recipient_retention r), '-infinity');
     first_full_day date := (forgotten_before AT TIME ZONE 'UTC')::date OPERATOR(pg_catalog.+) 1;
 BEGIN

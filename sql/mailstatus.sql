@@ -393,7 +393,7 @@ CREATE TABLE @extschema@.event (
     attempt integer,
     asm_group_id integer,
     machine_open boolean,
-    message_id_attributed boolean NOT NULL DEFAULT false,
+    attributed_message_id text COLLATE "C",
     message_id text COLLATE "C" NOT NULL DEFAULT '',
     email text COLLATE "C" NOT NULL,
     event text NOT NULL,
@@ -419,7 +419,7 @@ COMMENT ON COLUMN @extschema@.event.content_hash IS 'The first 64 bits of the SH
 COMMENT ON COLUMN @extschema@.event.received_at IS 'When mailstatus stored it (transaction start)';
 COMMENT ON COLUMN @extschema@.event.attempt IS 'SendGrid''s "attempt" (a deferral''s retry count)';
 COMMENT ON COLUMN @extschema@.event.machine_open IS 'sg_machine_open: an open made by a privacy proxy, not a person; NULL when the event has none';
-COMMENT ON COLUMN @extschema@.event.message_id_attributed IS 'The event named no message (an async bounce): message_id is the address''s latest recorded send within the 72 hours before it';
+COMMENT ON COLUMN @extschema@.event.attributed_message_id IS 'An async bounce that named no message (message_id ''''): the message it is attributed to, the address''s latest send recorded within the 72 hours before it when it arrived; its recipient''s state counts it there';
 COMMENT ON COLUMN @extschema@.event.message_id IS 'The X-Message-Id the CRM got back when it sent, from sg_message_id (or smtp-id); '''' when the event names none';
 COMMENT ON COLUMN @extschema@.event.email IS 'Recipient, normalized (normalize_email)';
 COMMENT ON COLUMN @extschema@.event.event IS 'SendGrid''s event name, lowercased; unknown names are stored too';
@@ -683,7 +683,8 @@ BEGIN ATOMIC
            @extschema@.category_set(f.category),
            @extschema@.activity_state(f.event, f.bounce_type, f.machine_open, f.occurred_at),
            NULL::@extschema@.mail_status, NULL::@extschema@.mail_status, NULL::@extschema@.activity, NULL::text[]
-      FROM (SELECT e.message_id, e.email, @extschema@.mail_status_of_event(e.event) AS status, e.occurred_at, e.event,
+      FROM (SELECT COALESCE(e.attributed_message_id, e.message_id) AS message_id, e.email,
+                   @extschema@.mail_status_of_event(e.event) AS status, e.occurred_at, e.event,
                    COALESCE(e.machine_open, false) AS machine_open,
                    e.event OPERATOR(pg_catalog.=) ANY ('{bounce,dropped}'::text[]) AS failed,
                    e.reason, e.smtp_status, e.bounce_classification, e.custom_args, e.category, e.bounce_type
@@ -856,7 +857,7 @@ BEGIN
         unsubscribe = mailstatus.timed_value_merge(g.unsubscribe, excluded.unsubscribe),
         resubscribed_at = GREATEST(g.resubscribed_at, excluded.resubscribed_at);
     INSERT INTO mailstatus.message_custom_args
-    SELECT DISTINCT e.message_id, pg_catalog.jsonb_hash_extended(e.custom_args, 0), e.custom_args
+    SELECT DISTINCT COALESCE(e.attributed_message_id, e.message_id), pg_catalog.jsonb_hash_extended(e.custom_args, 0), e.custom_args
       FROM pg_catalog.unnest(events) AS e
      WHERE e.custom_args IS NOT NULL
      ORDER BY 1, 2
@@ -1257,7 +1258,7 @@ BEGIN
     END IF;
     FOR attempt IN 1..3 LOOP
         BEGIN
-            PERFORM pg_catalog.set_config('lock_timeout', (pg_catalog.extract(epoch FROM lock_wait) OPERATOR(pg_catalog.*) 1000)::bigint::text, true);
+            PERFORM pg_catalog.set_config('lock_timeout', (pg_catalog.date_part('epoch', lock_wait) OPERATOR(pg_catalog.*) 1000)::bigint::text, true);
             LOCK TABLE mailstatus.event_retention IN EXCLUSIVE MODE;
             EXECUTE pg_catalog.format('LOCK TABLE mailstatus.event IN %s MODE', event_mode);
             PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
@@ -1265,7 +1266,7 @@ BEGIN
         EXCEPTION WHEN lock_not_available THEN
             PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
             IF attempt OPERATOR(pg_catalog.<) 3 THEN
-                PERFORM pg_catalog.pg_sleep(pg_catalog.extract(epoch FROM lock_wait));
+                PERFORM pg_catalog.pg_sleep(pg_catalog.date_part('epoch', lock_wait));
             END IF;
         END;
     END LOOP;
@@ -1439,7 +1440,8 @@ REVOKE ALL ON FUNCTION @extschema@.forget_status_changes(timestamptz) FROM PUBLI
 CREATE VIEW @extschema@.recomputed_recipient AS
 SELECT p.*
   FROM (SELECT COALESCE(e.message_id, s.message_id) AS message_id, e.events, s.sends
-          FROM (SELECT v.message_id, pg_catalog.array_agg(v) AS events FROM @extschema@.event v GROUP BY v.message_id) AS e
+          FROM (SELECT COALESCE(v.attributed_message_id, v.message_id) AS message_id, pg_catalog.array_agg(v) AS events
+                  FROM @extschema@.event v GROUP BY 1) AS e
           FULL JOIN (SELECT v.message_id, pg_catalog.array_agg(v) AS sends FROM @extschema@.send v GROUP BY v.message_id) AS s
             ON s.message_id OPERATOR(pg_catalog.=) e.message_id) AS m
  CROSS JOIN LATERAL @extschema@.recipient_partials(COALESCE(m.events, '{}'), COALESCE(m.sends, '{}')) AS p;
@@ -1462,7 +1464,8 @@ COMMENT ON VIEW @extschema@.recomputed_group_suppression_state IS
 
 CREATE VIEW @extschema@.recomputed_message_custom_args AS
 SELECT DISTINCT a.message_id, pg_catalog.jsonb_hash_extended(a.custom_args, 0) AS args_hash, a.custom_args
-  FROM (SELECT v.message_id, v.custom_args FROM @extschema@.event v WHERE v.custom_args IS NOT NULL
+  FROM (SELECT COALESCE(v.attributed_message_id, v.message_id) AS message_id, v.custom_args
+          FROM @extschema@.event v WHERE v.custom_args IS NOT NULL
         UNION ALL
         SELECT v.message_id, v.custom_args FROM @extschema@.send v WHERE v.custom_args OPERATOR(pg_catalog.<>) '{}'::jsonb) AS a;
 COMMENT ON VIEW @extschema@.recomputed_message_custom_args IS
@@ -1510,12 +1513,22 @@ COMMENT ON VIEW @extschema@.recomputed_status_count IS
 -- Every state row that differs from its recomputation, with both versions as text: after
 -- retries, permutations, concurrent batches and retention it lists none. What retention
 -- dropped cannot be recomputed: rows with a time before the retention window are left
--- out, and so are the days and recipients forget_recipients forgot.
+-- out, and so are the days and recipients forget_recipients forgot. The window starts at
+-- drop_event_partitions' boundary or at the oldest monthly partition, whichever is later
+-- (pg_partman's retention drops partitions without telling mailstatus).
 CREATE FUNCTION @extschema@.state_differences()
     RETURNS TABLE (state text, key text, stored text, recomputed text)
-    LANGUAGE plpgsql STABLE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql STABLE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    SET TimeZone = 'UTC' AS $$
 DECLARE
-    window_start timestamptz := COALESCE((SELECT r.retained_since FROM mailstatus.event_retention r), '-infinity');
+    window_start timestamptz := GREATEST(
+        COALESCE((SELECT r.retained_since FROM mailstatus.event_retention r), '-infinity'),
+        COALESCE((SELECT pg_catalog.min((pg_catalog.regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid),
+                                                                 'FROM \(''([^'']+)''\)'))[1]::timestamptz)
+                    FROM pg_catalog.pg_inherits i
+                    JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+                   WHERE i.inhparent OPERATOR(pg_catalog.=) 'mailstatus.event'::regclass
+                     AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) OPERATOR(pg_catalog.<>) 'DEFAULT'), '-infinity'));
     forgotten_before timestamptz := COALESCE((SELECT r.forgotten_before FROM mailstatus.recipient_retention r), '-infinity');
     first_full_day date := (forgotten_before AT TIME ZONE 'UTC')::date OPERATOR(pg_catalog.+) 1;
 BEGIN

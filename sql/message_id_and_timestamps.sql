@@ -2,7 +2,8 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
-TRUNCATE event, rejected_event;
+TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
+         deliverability_day, deliverability_category_day, status_count, status_change;
 
 SELECT sg, message_id_of(sg)
   FROM unnest(ARRAY[
@@ -44,9 +45,10 @@ SELECT count(*) AS posted, count(*) FILTER (WHERE EXISTS (SELECT FROM event e WH
 -- Timestamps: seconds, milliseconds (from 1e11 on), digit strings, fractions (of a second, or of a
 -- millisecond), and the edges: 2000-01-01 (in seconds and in milliseconds), the largest number of
 -- seconds and the smallest of milliseconds (both out of range), 2001 in milliseconds.
-SELECT * FROM ingest_sendgrid_event($$[
+CREATE TEMP TABLE stamps AS SELECT $$[
   {"email": "t@example.com", "event": "open", "sg_event_id": "t-seconds", "timestamp": 1700000000},
   {"email": "t@example.com", "event": "open", "sg_event_id": "t-millis", "timestamp": 1700000000123},
+  {"email": "t@example.com", "event": "open", "sg_event_id": "t-millis-whole-second", "timestamp": 1700000001000},
   {"email": "t@example.com", "event": "open", "sg_event_id": "t-string", "timestamp": "1700000000"},
   {"email": "t@example.com", "event": "open", "sg_event_id": "t-string-millis", "timestamp": "1700000000456"},
   {"email": "t@example.com", "event": "open", "sg_event_id": "t-fraction", "timestamp": 1700000000.25},
@@ -60,8 +62,12 @@ SELECT * FROM ingest_sendgrid_event($$[
   {"email": "t@example.com", "event": "open", "sg_event_id": "t-millis-2001", "timestamp": 978307200000},
   {"email": "t@example.com", "event": "open", "sg_event_id": "t-largest-seconds", "timestamp": 99999999999},
   {"email": "t@example.com", "event": "open", "sg_event_id": "t-smallest-millis", "timestamp": 100000000000}
-]$$);
+]$$::jsonb AS body;
+SELECT * FROM ingest_sendgrid_event((SELECT body FROM stamps));
 SELECT e.event_key, e.occurred_at, e.residual FROM event e WHERE e.email = 't@example.com' ORDER BY 1;
+-- Each stored one rebuilt as posted: a timestamp not in whole seconds is given back as posted.
+SELECT count(*) AS stored, count(*) FILTER (WHERE e.event_payload = p.element) AS rebuilt
+  FROM stamps, jsonb_array_elements(stamps.body) AS p(element) JOIN event e ON e.sg_event_id = p.element ->> 'sg_event_id';
 SELECT reason FROM rejected_event ORDER BY reason;
 -- An event a few hours ahead of the server clock (clock drift) is accepted.
 SELECT stored FROM ingest_sendgrid_event(jsonb_build_object('email', 't@example.com', 'event', 'open',

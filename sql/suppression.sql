@@ -2,7 +2,8 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
-TRUNCATE event, rejected_event, send;
+TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
+         deliverability_day, deliverability_category_day, status_count, status_change;
 
 SELECT * FROM ingest_sendgrid_event($$[
   {"email":"gone@example.com","timestamp":1700000100,"event":"bounce","type":"bounce","reason":"550 5.1.1 no such user","sg_event_id":"s1"},
@@ -32,4 +33,39 @@ SELECT e AS email, g AS asm_group_id, is_suppressed(e, g)
                ('group@example.com', 8), ('group@example.com', NULL), ('fine@example.com', NULL),
                ('never-seen@example.com', NULL), (NULL, NULL)) v(e, g);
 -- The cause can be traced to the event.
-SELECT s.cause, e.payload ->> 'reason' AS reason FROM suppression s JOIN event e USING (event_key) WHERE s.email = 'dropped@example.com';
+SELECT s.cause, s.event_key, e.reason, e.event FROM suppression s JOIN event e ON event_key(e) = s.event_key
+ WHERE s.email = 'dropped@example.com';
+
+-- Ties keep the address unmailed: a bounce and a delivery at the same second leave the bounce
+-- holding, whichever arrives first ...
+SELECT stored FROM ingest_sendgrid_event('[{"email":"tie1@example.com","timestamp":1700000300,"event":"delivered","sg_event_id":"t1"}]');
+SELECT stored FROM ingest_sendgrid_event('[{"email":"tie1@example.com","timestamp":1700000300,"event":"bounce","type":"bounce","reason":"550","sg_event_id":"t2"}]');
+SELECT stored FROM ingest_sendgrid_event('[{"email":"tie2@example.com","timestamp":1700000300,"event":"bounce","type":"blocked","reason":"554","sg_event_id":"t3"}]');
+SELECT stored FROM ingest_sendgrid_event('[{"email":"tie2@example.com","timestamp":1700000300,"event":"delivered","sg_event_id":"t4"}]');
+-- ... and a group unsubscribe and a resubscribe at the same second leave the group unsubscribed.
+SELECT stored FROM ingest_sendgrid_event('[{"email":"tie3@example.com","timestamp":1700000300,"event":"group_resubscribe","asm_group_id":9,"sg_event_id":"t5"},
+  {"email":"tie3@example.com","timestamp":1700000300,"event":"group_unsubscribe","asm_group_id":9,"sg_event_id":"t6"}]');
+-- One second later, the delivery and the resubscribe win.
+SELECT stored FROM ingest_sendgrid_event('[{"email":"tie4@example.com","timestamp":1700000300,"event":"bounce","type":"bounce","sg_event_id":"t7"},
+  {"email":"tie4@example.com","timestamp":1700000301,"event":"delivered","sg_event_id":"t8"},
+  {"email":"tie5@example.com","timestamp":1700000300,"event":"group_unsubscribe","asm_group_id":9,"sg_event_id":"t9"},
+  {"email":"tie5@example.com","timestamp":1700000301,"event":"group_resubscribe","asm_group_id":9,"sg_event_id":"t10"}]');
+SELECT e AS email, is_suppressed(e, 9)
+  FROM (VALUES ('tie1@example.com'), ('tie2@example.com'), ('tie3@example.com'), ('tie4@example.com'), ('tie5@example.com')) v(e);
+
+-- The owner lifts a suppression as it stands (say, the customer asked to be mailed again) ...
+SELECT lift_suppression('Spam@Example.com') AS lifted, lift_suppression('group@example.com', 8) AS lifted_group,
+       lift_suppression('never-seen@example.com') AS lifted_unknown;
+SELECT is_suppressed('spam@example.com') AS spam, is_suppressed('group@example.com', 8) AS group_8,
+       is_suppressed('group@example.com', 7) AS group_7;
+-- ... a re-posted old batch does not bring it back ...
+SELECT stored, duplicates FROM ingest_sendgrid_event('[{"email":"spam@example.com","timestamp":1700000100,"event":"spamreport","sg_event_id":"s4"},
+  {"email":"spam@example.com","timestamp":1700000090,"event":"spamreport","sg_event_id":"s4-earlier"}]');
+SELECT is_suppressed('spam@example.com') AS spam;
+-- ... a later spam report does.
+SELECT stored FROM ingest_sendgrid_event('[{"email":"spam@example.com","timestamp":1700000400,"event":"spamreport","sg_event_id":"s12"}]');
+SELECT email, cause, suppressed_since FROM suppression WHERE email = 'spam@example.com';
+
+-- Suppressions are state: they stay when the events that made them are gone.
+DELETE FROM event;
+SELECT email, asm_group_id, cause FROM suppression ORDER BY 1, 2;

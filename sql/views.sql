@@ -2,7 +2,8 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
-TRUNCATE event, rejected_event, send;
+TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
+         deliverability_day, deliverability_category_day, status_count, status_change;
 
 -- The CRM sends invoice 42 to two people and quote 7 to one; nothing has come back yet.
 SELECT record_send('InvMsg42', ARRAY['Ann@Example.com', 'bob@example.com'], '{"invoice_id": "INV-42"}', '2023-11-14 22:13:00+00');
@@ -33,9 +34,14 @@ SELECT * FROM ingest_sendgrid_event($$[
 
 -- The async bounce named no message: it is attributed to cy's latest send in the 72 hours before
 -- it, visibly, so the CRM's record shows it; one with no such send stays under message ''.
-SELECT e.sg_event_id, e.message_id, e.message_id_attributed FROM event e WHERE e.sg_event_id = 'v11';
+SELECT e.sg_event_id, e.message_id, e.attributed_message_id FROM event e WHERE e.sg_event_id = 'v11';
 SELECT * FROM ingest_sendgrid_event('[{"email": "cy@example.com", "timestamp": 1700400000, "event": "bounce", "sg_event_id": "v11b", "reason": "late async bounce"}]');
-SELECT e.sg_event_id, e.message_id, e.message_id_attributed FROM event e WHERE e.sg_event_id = 'v11b';
+SELECT e.sg_event_id, e.message_id, e.attributed_message_id FROM event e WHERE e.sg_event_id = 'v11b';
+-- Attribution uses the sends recorded when the bounce arrives (the CRM records a send as it
+-- sends); the bounce keeps message_id '' in its dedup key, so a send recorded later for an
+-- earlier time does not make the bounce, posted again, a new event.
+SELECT record_send('LateRecorded', ARRAY['cy@example.com'], '{}', '2023-11-14 22:14:01+00');
+SELECT stored, duplicates FROM ingest_sendgrid_event('[{"email": "cy@example.com", "timestamp": 1700000045, "event": "bounce", "sg_event_id": "v11", "reason": "async bounce, no message id", "status": "5.1.1"}]');
 SELECT message_id, email, status, status_label, status_at, first_event_at, last_event_at
   FROM recipient_status ORDER BY 1, 2;
 SELECT message_id, email, opens, machine_opens, clicks, reason, smtp_status, bounce_classification, custom_args

@@ -133,6 +133,25 @@ ensure_default_partition(Oid event_relid)
 	spi_value("SELECT mailstatus.ensure_event_default_partition()", &isnull);
 }
 
+/*
+ * Maps the event table's columns, refusing the layout of an older version of
+ * the extension (the library is newer than the schema until the update).
+ */
+static void
+require_current_layout(Oid event_relid, TupleDesc rowdesc, int *attnum_of_column)
+{
+	event_columns_of(rowdesc, attnum_of_column);
+	for (int c = 0; c < EVENT_NCOLUMNS; c++)
+	{
+		if (attnum_of_column[c] < 0 || get_rel_relkind(event_relid) != RELKIND_PARTITIONED_TABLE)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("mailstatus.event has the layout of an older version of mailstatus"),
+					 errdetail("The library installed is newer than the extension's schema in this database."),
+					 errhint("Update the extension: ALTER EXTENSION mailstatus UPDATE;")));
+	}
+}
+
 /* A batch with nothing in it, stamped with the transaction's time. */
 void
 ingest_batch_init(IngestBatch *batch, const char *function)
@@ -146,16 +165,7 @@ ingest_batch_init(IngestBatch *batch, const char *function)
 	batch->scratch = AllocSetContextCreate(CurrentMemoryContext, "mailstatus event mapping",
 										   ALLOCSET_DEFAULT_SIZES);
 	batch->rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(event_relid), -1);
-	event_columns_of(batch->rowdesc, batch->attnum_of_column);
-	for (int c = 0; c < EVENT_NCOLUMNS; c++)
-	{
-		if (batch->attnum_of_column[c] < 0 || get_rel_relkind(event_relid) != RELKIND_PARTITIONED_TABLE)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("mailstatus.event has the layout of an older version of mailstatus"),
-					 errdetail("The library installed is newer than the extension's schema in this database."),
-					 errhint("Update the extension: ALTER EXTENSION mailstatus UPDATE;")));
-	}
+	require_current_layout(event_relid, batch->rowdesc, batch->attnum_of_column);
 	rejects_hash.keysize = DIGEST_BYTES;
 	rejects_hash.entrysize = sizeof(RejectedElement);
 	rejects_hash.hcxt = CurrentMemoryContext;
@@ -247,6 +257,8 @@ reject_if_before_retention(IngestBatch *batch, MappedEvent *row)
 /*
  * An async bounce that names no message belongs to the address's latest send
  * recorded before it (attributed_message_id): the CRM's record then shows it.
+ * Its message_id stays '', part of the dedup key, so that a re-post finds it
+ * whatever sends were recorded since.
  */
 static void
 attribute_async_bounce(MappedEvent *row)
@@ -269,8 +281,8 @@ attribute_async_bounce(MappedEvent *row)
 	message_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (!isnull)
 	{
-		row->values[EVENT_COL_MESSAGE_ID] = SPI_datumTransfer(message_id, false, -1);
-		row->values[EVENT_COL_MESSAGE_ID_ATTRIBUTED] = BoolGetDatum(true);
+		row->values[EVENT_COL_ATTRIBUTED_MESSAGE_ID] = SPI_datumTransfer(message_id, false, -1);
+		row->nulls[EVENT_COL_ATTRIBUTED_MESSAGE_ID] = false;
 	}
 	SPI_finish();
 }
@@ -484,14 +496,20 @@ ingest_batch_store(IngestBatch *batch)
 /*
  * Refuses an entry point that cannot check signatures once signing is
  * configured: while mailstatus.webhook_key holds any key (active or not),
- * only signed raw bodies are taken.
+ * only signed raw bodies are taken. An older schema is refused first (it may
+ * predate the key table).
  */
 void
 ingest_refuse_when_signing(const char *function)
 {
+	Oid			event_relid = mailstatus_table_oid("event");
+	TupleDesc	rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(event_relid), -1);
+	int			attnum_of_column[EVENT_NCOLUMNS];
 	bool		isnull;
 	bool		keyed;
 
+	require_current_layout(event_relid, rowdesc, attnum_of_column);
+	FreeTupleDesc(rowdesc);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	keyed = DatumGetBool(spi_value("SELECT EXISTS (SELECT FROM mailstatus.webhook_key)", &isnull));

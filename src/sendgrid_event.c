@@ -38,7 +38,7 @@
 
 const char *const event_column_names[EVENT_NCOLUMNS] = {
 	"occurred_at", "content_hash", "received_at", "attempt", "asm_group_id",
-	"machine_open", "message_id_attributed", "message_id", "email", "event",
+	"machine_open", "attributed_message_id", "message_id", "email", "event",
 	"sg_event_id", "sg_message_suffix", "smtp_host", "reason", "smtp_status",
 	"response", "bounce_type", "bounce_classification", "url", "useragent",
 	"ip", "category", "custom_args", "residual"
@@ -530,18 +530,6 @@ map_event_name(MappingState *state)
 		keep_as_posted(state, sendgrid_field_lookup("event", 5), &state->event_name);
 }
 
-/* Whether text is made of decimal digits only. */
-static bool
-all_digits(StringSpan text)
-{
-	for (int i = 0; i < text.len; i++)
-	{
-		if (text.data[i] < '0' || text.data[i] > '9')
-			return false;
-	}
-	return true;
-}
-
 /* Whether an event time lies between 2000-01-01 and a day after received_at. */
 bool
 timestamp_in_event_range(TimestampTz at, TimestampTz received_at)
@@ -562,6 +550,7 @@ map_timestamp(MappingState *state, TimestampTz received_at)
 	size_t		len;
 	int64		unix_usecs;
 	TimestampTz occurred_at;
+	char		seconds[MAXINT8LEN + 1];
 
 	if (value->type == jbvNull)
 	{
@@ -590,8 +579,9 @@ map_timestamp(MappingState *state, TimestampTz received_at)
 		return;
 	}
 	set_column(state->row, EVENT_COL_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
+	snprintf(seconds, sizeof(seconds), INT64_FORMAT, unix_usecs / USECS_PER_SEC);
 	if (value->type != jbvNumeric || unix_usecs % USECS_PER_SEC != 0 ||
-		unix_usecs / USECS_PER_SEC >= WIRE_MILLISECONDS_THRESHOLD || !all_digits(text))
+		strlen(seconds) != (size_t) text.len || memcmp(seconds, text.data, text.len) != 0)
 		keep_as_posted(state, sendgrid_field_lookup("timestamp", 9), value);
 }
 
@@ -738,7 +728,6 @@ sendgrid_event_map(Jsonb *event, TimestampTz received_at, MappedEvent *row)
 	for (int i = 0; i < EVENT_NCOLUMNS; i++)
 		row->nulls[i] = true;
 	set_column(row, EVENT_COL_RECEIVED_AT, TimestampTzGetDatum(received_at));
-	set_column(row, EVENT_COL_MESSAGE_ID_ATTRIBUTED, BoolGetDatum(false));
 	state.email.type = state.event_name.type = state.timestamp.type = jbvNull;
 	state.sg_message_id.type = state.smtp_id.type = jbvNull;
 

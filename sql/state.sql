@@ -1,0 +1,130 @@
+-- The state: each batch's partial states merged into the stored ones with the aggregates'
+-- combine functions equal, after every single batch, what the raw rows recompute; the check
+-- that says so fails when the state is wrong; status changes are logged once per change;
+-- the roll-up counts; forgetting recipients and changes.
+SET search_path = mailstatus, public;
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE FUNCTION pg_temp.empty_all() RETURNS void LANGUAGE sql AS $$
+  TRUNCATE mailstatus.event, mailstatus.rejected_event, mailstatus.send, mailstatus.recipient, mailstatus.suppression_state,
+           mailstatus.group_suppression_state, mailstatus.message_custom_args, mailstatus.deliverability_day,
+           mailstatus.deliverability_category_day, mailstatus.status_count, mailstatus.status_change,
+           mailstatus.recipient_retention $$;
+SELECT pg_temp.empty_all();
+
+CREATE TEMP TABLE fixture AS
+SELECT g AS n, jsonb_strip_nulls(jsonb_build_object(
+         'email', 'r' || (g % 3) || '@example.com',
+         'timestamp', 1700000000 + (g * 37) % 500 + (g % 4) * 86400,
+         'event', (ARRAY['processed','deferred','delivered','open','click','bounce','dropped','spamreport','unsubscribe',
+                         'group_unsubscribe','group_resubscribe'])[1 + (g * 7 + g / 60) % 11],
+         'sg_event_id', CASE WHEN g % 17 = 0 THEN NULL ELSE 'evt-' || g END,
+         'sg_message_id', CASE WHEN g % 23 = 0 THEN '' ELSE 'Msg' || (g % 20) || '.filter' || (g % 3) || '.0' END,
+         'sg_machine_open', CASE WHEN g % 11 = 0 THEN true END,
+         'asm_group_id', 1 + g % 2,
+         'category', CASE g % 3 WHEN 0 THEN to_jsonb('invoice'::text) WHEN 1 THEN '["quote","north"]'::jsonb END,
+         'reason', 'reason ' || g,
+         'record_id', 'REC-' || (g % 20))) AS body
+  FROM generate_series(1, 300) g;
+
+-- Posts the fixture in an order, in batches, checking the state after every batch; returns the
+-- most differences seen.
+CREATE FUNCTION pg_temp.post(order_sql text, batch_size int) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  batch jsonb;
+  worst bigint := 0;
+BEGIN
+  FOR batch IN EXECUTE format(
+      'SELECT jsonb_agg(body ORDER BY pos) FROM (SELECT body, row_number() OVER (ORDER BY %s) AS pos FROM fixture) o GROUP BY (pos - 1) / %s ORDER BY (pos - 1) / %s',
+      order_sql, batch_size, batch_size)
+  LOOP
+    PERFORM mailstatus.ingest_sendgrid_event(batch);
+    worst := greatest(worst, (SELECT count(*) FROM mailstatus.state_differences()));
+  END LOOP;
+  RETURN worst;
+END $$;
+
+-- After every single batch, in several orders and batchings, and with everything re-posted
+-- (the CRM's sends recorded first, as it sends: async bounces are attributed to them).
+SELECT record_send('Msg' || m, ARRAY['r0@example.com', 'R1@example.com'], jsonb_build_object('record_id', 'REC-' || m), '2023-11-14 20:00+00')
+  FROM generate_series(0, 4) m ORDER BY m;
+SELECT pg_temp.post('md5(n::text)', 7) AS differences_shuffled;
+SELECT pg_temp.post('n DESC', 50) AS differences_reposted_reversed;
+SELECT count(*) AS recipients, sum(opens + machine_opens) AS opens, sum(clicks) AS clicks FROM recipient;
+CREATE TEMP TABLE state_once AS SELECT r.* FROM recipient r;
+SELECT pg_temp.empty_all();
+SELECT record_send('Msg' || m, ARRAY['r0@example.com', 'R1@example.com'], jsonb_build_object('record_id', 'REC-' || m), '2023-11-14 20:00+00')
+  FROM generate_series(4, 0, -1) m ORDER BY m;
+SELECT pg_temp.post('(body->>''timestamp'')::bigint DESC, n', 1) AS differences_one_by_one;
+-- The same state either way (the bookkeeping of each row's last merge aside).
+SELECT count(*) AS state_differences_between_orders FROM (
+  (SELECT message_id, email, reached, reached_human, first_event_at, last_event_at, opens, machine_opens, clicks,
+          reason::text, smtp_status::text, bounce_classification::text, custom_args::text, categories, activity::text FROM state_once
+   EXCEPT
+   SELECT message_id, email, reached, reached_human, first_event_at, last_event_at, opens, machine_opens, clicks,
+          reason::text, smtp_status::text, bounce_classification::text, custom_args::text, categories, activity::text FROM recipient)
+  UNION ALL
+  (SELECT message_id, email, reached, reached_human, first_event_at, last_event_at, opens, machine_opens, clicks,
+          reason::text, smtp_status::text, bounce_classification::text, custom_args::text, categories, activity::text FROM recipient
+   EXCEPT
+   SELECT message_id, email, reached, reached_human, first_event_at, last_event_at, opens, machine_opens, clicks,
+          reason::text, smtp_status::text, bounce_classification::text, custom_args::text, categories, activity::text FROM state_once)) d;
+
+-- The check fails when the state is wrong: each kind of damage is named.
+BEGIN;
+UPDATE recipient SET opens = opens + 1 WHERE (message_id, email) = (SELECT message_id, email FROM recipient ORDER BY 1, 2 LIMIT 1);
+DELETE FROM suppression_state WHERE email = 'r2@example.com';
+UPDATE group_suppression_state SET resubscribed_at = resubscribed_at - interval '1 second' WHERE email = 'r0@example.com' AND asm_group_id = 1;
+UPDATE deliverability_day SET clicks = clicks + 1 WHERE day = '2023-11-15';
+DELETE FROM deliverability_category_day WHERE category = 'north' AND day = '2023-11-16';
+DELETE FROM message_custom_args WHERE message_id = 'Msg3';
+UPDATE status_count SET recipients = recipients + 1 WHERE status = 'delivered' AND machine_opens_counted;
+SELECT state, key FROM state_differences() ORDER BY 1, 2;
+ROLLBACK;
+
+-- The roll-up: recipients per status, as this session counts machine opens, equal to counting
+-- the recipients.
+SELECT s.status, s.recipients, s.recipients = (SELECT count(*) FROM recipient_status r WHERE r.status IS NOT DISTINCT FROM s.status) AS counted
+  FROM status_counts s ORDER BY s.status;
+SET mailstatus.count_machine_opens = on;
+SELECT count(*) AS statuses_miscounted FROM status_counts s
+ WHERE s.recipients <> (SELECT count(*) FROM recipient_status r WHERE r.status IS NOT DISTINCT FROM s.status);
+RESET mailstatus.count_machine_opens;
+
+-- Status changes: one row per change of a recipient's status, none for an event that changes
+-- nothing the CRM shows (a second open, a late delivery for an opened recipient, a re-post).
+SELECT pg_temp.empty_all();
+SELECT stored FROM ingest_sendgrid_event('[{"email":"c@example.com","timestamp":1700000000,"event":"delivered","sg_event_id":"c1","sg_message_id":"C1.filter.0"},
+  {"email":"c@example.com","timestamp":1700000100,"event":"open","sg_event_id":"c2","sg_message_id":"C1.filter.0"}]');
+SELECT stored FROM ingest_sendgrid_event('[{"email":"c@example.com","timestamp":1700000200,"event":"open","sg_event_id":"c3","sg_message_id":"C1.filter.0"}]');
+SELECT stored FROM ingest_sendgrid_event('[{"email":"c@example.com","timestamp":1700000300,"event":"delivered","sg_event_id":"c4","sg_message_id":"C1.filter.0"}]');
+SELECT stored FROM ingest_sendgrid_event('[{"email":"c@example.com","timestamp":1700000100,"event":"open","sg_event_id":"c2","sg_message_id":"C1.filter.0"}]');
+-- A machine open changes nothing while machine opens are not counted.
+SELECT stored FROM ingest_sendgrid_event('[{"email":"d@example.com","timestamp":1700000000,"event":"delivered","sg_event_id":"d1","sg_message_id":"C1.filter.1"},
+  {"email":"d@example.com","timestamp":1700000050,"event":"open","sg_machine_open":true,"sg_event_id":"d2","sg_message_id":"C1.filter.1"}]');
+SELECT stored FROM ingest_sendgrid_event('[{"email":"c@example.com","timestamp":1700000400,"event":"click","sg_event_id":"c5","sg_message_id":"C1.filter.0"}]');
+SELECT row_number() OVER (ORDER BY id) AS change, message_id, email, old_status, new_status, status_at FROM status_change ORDER BY id;
+SELECT message_id, email, status, opens, machine_opens, clicks FROM recipient_status ORDER BY 1, 2;
+
+-- Forgetting a recipient (the owner's decision): its state, sends and custom args go; the
+-- day's figures, its suppressions and the roll-up's other rows stay; the check skips what
+-- was forgotten.
+SELECT record_send('F1', ARRAY['old@example.com'], '{"record_id":"REC-F"}', '2023-10-01 00:00+00');
+SELECT stored FROM ingest_sendgrid_event('[{"email":"old@example.com","timestamp":1696150000,"event":"bounce","type":"bounce","sg_event_id":"f1","sg_message_id":"F1.filter.0"}]');
+SELECT * FROM deliverability_daily ORDER BY day;
+SELECT forget_recipients('2023-11-01') AS forgotten;
+SELECT message_id, email FROM recipient ORDER BY 1, 2;
+SELECT count(*) AS sends_left FROM send WHERE message_id = 'F1';
+SELECT count(*) AS custom_args_left FROM message_custom_args WHERE message_id = 'F1';
+SELECT email, cause FROM suppression ORDER BY 1;
+SELECT day, sent, bounced, delivered FROM deliverability_daily ORDER BY day;
+SELECT status, recipients FROM status_counts ORDER BY status;
+SELECT * FROM state_differences();
+SELECT forgotten_before FROM recipient_retention;
+-- A late event for a forgotten recipient starts it again from that event.
+SELECT stored FROM ingest_sendgrid_event('[{"email":"old@example.com","timestamp":1696150100,"event":"open","sg_event_id":"f2","sg_message_id":"F1.filter.0"}]');
+SELECT message_id, email, status FROM recipient_status WHERE email = 'old@example.com';
+
+-- Forgetting status changes workers have read.
+SELECT forget_status_changes(now() + interval '1 second') AS forgotten;
+SELECT count(*) AS changes_left FROM status_change;
