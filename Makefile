@@ -63,3 +63,8 @@ demo:
 	test/run demo
 test:
 	test/run test
+
+# Mutation testing (not part of make test): every planted bug in test/mutation/ must be caught.
+.PHONY: mutation
+mutation:
+	test/mutation/run.sh

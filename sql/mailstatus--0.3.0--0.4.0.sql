@@ -494,6 +494,7 @@ CREATE TABLE @extschema@.recipient (
     human_status_before @extschema@.mail_status,
     activity_added @extschema@.activity,
     categories_added text[],
+    custom_args_changed boolean,
     CONSTRAINT recipient_pkey PRIMARY KEY (message_id, email)
 ) WITH (fillfactor = 70);
 
@@ -522,6 +523,8 @@ COMMENT ON COLUMN @extschema@.recipient.activity_added IS 'What the latest merge
 
 COMMENT ON COLUMN @extschema@.recipient.categories_added IS 'What the latest merge added to categories; NULL after the recipient''s first (where all of categories are new)';
 
+COMMENT ON COLUMN @extschema@.recipient.custom_args_changed IS 'Whether the latest merge changed the value of custom_args; NULL after the recipient''s first';
+
 SELECT pg_catalog.pg_extension_config_dump('mailstatus.recipient', '');
 
 -- The custom args each message was sent or reported with, once per distinct value: how
@@ -548,7 +551,7 @@ CREATE TABLE @extschema@.suppression_state (
     delivered_at timestamptz,
     lifted_at timestamptz,
     CONSTRAINT suppression_state_pkey PRIMARY KEY (email)
-);
+) WITH (fillfactor = 70);
 
 COMMENT ON TABLE @extschema@.suppression_state IS
     'Per address, the partial states the suppression view reads: its latest spam report or unsubscribe, its latest bounce, block or drop, its latest delivery';
@@ -672,7 +675,7 @@ BEGIN ATOMIC
            @extschema@.latest_timed_value(f.custom_args, f.occurred_at),
            @extschema@.category_set(f.category),
            @extschema@.activity_state(f.event, f.bounce_type, f.machine_open, f.occurred_at),
-           NULL::@extschema@.mail_status, NULL::@extschema@.mail_status, NULL::@extschema@.activity, NULL::text[]
+           NULL::@extschema@.mail_status, NULL::@extschema@.mail_status, NULL::@extschema@.activity, NULL::text[], NULL::boolean
       FROM (SELECT COALESCE(e.attributed_message_id, e.message_id) AS message_id, e.email,
                    @extschema@.mail_status_of_event(e.event) AS status, e.occurred_at, e.event,
                    COALESCE(e.machine_open, false) AS machine_open,
@@ -742,13 +745,18 @@ COMMENT ON FUNCTION @extschema@.recipient_merge_counts(@extschema@.recipient[], 
 -- Merges partial states into the recipient state, with each aggregate's combine function,
 -- then brings the counters and the status-change log up to date from what the merge
 -- changed. One statement per table, tables always in this order and rows in key order:
--- concurrent batches lock the same rows in the same order and never deadlock.
+-- concurrent batches lock the same rows in the same order and never deadlock. Returns, for
+-- each recipient whose custom args the merge left as they were, their value: it is in
+-- message_custom_args already (every value a recipient ever had went there when merged).
 CREATE FUNCTION @extschema@.merge_recipients(partials @extschema@.recipient[])
-    RETURNS void
+    RETURNS TABLE (known_message_id text, known_email text, known_custom_args jsonb)
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     merged mailstatus.recipient[];
     inserted boolean[];
+    unchanged_args_messages text[];
+    unchanged_args_emails text[];
+    unchanged_args jsonb[];
     days mailstatus.deliverability_day[];
     category_days mailstatus.deliverability_category_day[];
     statuses mailstatus.status_count[];
@@ -774,9 +782,19 @@ BEGIN
             status_before = mailstatus.mail_status_reached_status(r.reached),
             human_status_before = mailstatus.mail_status_reached_status(r.reached_human),
             activity_added = mailstatus.activity_added(r.activity, excluded.activity),
-            categories_added = mailstatus.category_set_added(r.categories, excluded.categories)
+            categories_added = mailstatus.category_set_added(r.categories, excluded.categories),
+            custom_args_changed = mailstatus.timed_value_jsonb(excluded.custom_args)
+                                  IS DISTINCT FROM mailstatus.timed_value_jsonb(r.custom_args)
         RETURNING r, r.xmax OPERATOR(pg_catalog.=) '0'::xid AS was_inserted)
-    SELECT pg_catalog.array_agg(u.r), pg_catalog.array_agg(u.was_inserted) INTO merged, inserted FROM upserted u;
+    SELECT pg_catalog.array_agg(u.r), pg_catalog.array_agg(u.was_inserted),
+           pg_catalog.array_agg((u.r).message_id) FILTER (WHERE u.unchanged_args IS NOT NULL),
+           pg_catalog.array_agg((u.r).email) FILTER (WHERE u.unchanged_args IS NOT NULL),
+           pg_catalog.array_agg(u.unchanged_args) FILTER (WHERE u.unchanged_args IS NOT NULL)
+      INTO merged, inserted, unchanged_args_messages, unchanged_args_emails, unchanged_args
+      FROM (SELECT v.r, v.was_inserted,
+                   CASE WHEN NOT v.was_inserted AND NOT (v.r).custom_args_changed
+                        THEN mailstatus.timed_value_jsonb((v.r).custom_args) END AS unchanged_args
+              FROM upserted v) AS u;
 
     -- The counters: what the merge added to each (recipient_merge_counts), a few rows each.
     SELECT c.days, c.category_days, c.statuses INTO days, category_days, statuses
@@ -829,18 +847,29 @@ BEGIN
       FROM (SELECT pg_catalog.pg_notify('mailstatus_status_changed', c.id::text)
               FROM changes c
              WHERE pg_catalog.pg_notification_queue_usage() OPERATOR(pg_catalog.<) 0.5) AS n;
+
+    RETURN QUERY
+    SELECT k.message_id, k.email, k.custom_args
+      FROM ROWS FROM (pg_catalog.unnest(unchanged_args_messages), pg_catalog.unnest(unchanged_args_emails),
+                      pg_catalog.unnest(unchanged_args)) AS k(message_id, email, custom_args);
 END $$;
 
 COMMENT ON FUNCTION @extschema@.merge_recipients(@extschema@.recipient[]) IS
-    'Merges partial states into recipient with the aggregates'' combine functions, then updates the daily and per-status counters and logs and notifies each change of status';
+    'Merges partial states into recipient with the aggregates'' combine functions, then updates the daily and per-status counters and logs and notifies each change of status; returns the custom args the merge left unchanged';
 
 REVOKE ALL ON FUNCTION @extschema@.merge_recipients(@extschema@.recipient[]) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.merge_events(events @extschema@.event[])
     RETURNS void
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    known_messages text[];
+    known_emails text[];
+    known_args jsonb[];
 BEGIN
-    PERFORM mailstatus.merge_recipients(ARRAY(SELECT p FROM mailstatus.recipient_partials(events, '{}') AS p));
+    SELECT pg_catalog.array_agg(k.known_message_id), pg_catalog.array_agg(k.known_email), pg_catalog.array_agg(k.known_custom_args)
+      INTO known_messages, known_emails, known_args
+      FROM mailstatus.merge_recipients(ARRAY(SELECT p FROM mailstatus.recipient_partials(events, '{}') AS p)) AS k;
     INSERT INTO mailstatus.suppression_state AS s
     SELECT p.* FROM mailstatus.suppression_partials(events) AS p ORDER BY p.email
     ON CONFLICT ON CONSTRAINT suppression_state_pkey DO UPDATE SET
@@ -852,10 +881,15 @@ BEGIN
     ON CONFLICT ON CONSTRAINT group_suppression_state_pkey DO UPDATE SET
         unsubscribe = mailstatus.timed_value_merge(g.unsubscribe, excluded.unsubscribe),
         resubscribed_at = GREATEST(g.resubscribed_at, excluded.resubscribed_at);
+    -- The custom args of each message, but for those its recipient's state had already.
     INSERT INTO mailstatus.message_custom_args
-    SELECT DISTINCT COALESCE(e.attributed_message_id, e.message_id), pg_catalog.jsonb_hash_extended(e.custom_args, 0), e.custom_args
-      FROM pg_catalog.unnest(events) AS e
-     WHERE e.custom_args IS NOT NULL
+    SELECT DISTINCT a.message_id, pg_catalog.jsonb_hash_extended(a.custom_args, 0), a.custom_args
+      FROM (SELECT COALESCE(e.attributed_message_id, e.message_id) AS message_id, e.email, e.custom_args
+              FROM pg_catalog.unnest(events) AS e WHERE e.custom_args IS NOT NULL) AS a
+      LEFT JOIN ROWS FROM (pg_catalog.unnest(known_messages), pg_catalog.unnest(known_emails), pg_catalog.unnest(known_args))
+                AS k(message_id, email, custom_args)
+        ON k.message_id OPERATOR(pg_catalog.=) a.message_id AND k.email OPERATOR(pg_catalog.=) a.email
+     WHERE a.custom_args IS DISTINCT FROM k.custom_args
      ORDER BY 1, 2
     ON CONFLICT ON CONSTRAINT message_custom_args_pkey DO NOTHING;
 END $$;
@@ -868,12 +902,21 @@ REVOKE ALL ON FUNCTION @extschema@.merge_events(@extschema@.event[]) FROM PUBLIC
 CREATE FUNCTION @extschema@.merge_sends(sends @extschema@.send[])
     RETURNS void
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    known_messages text[];
+    known_emails text[];
+    known_args jsonb[];
 BEGIN
-    PERFORM mailstatus.merge_recipients(ARRAY(SELECT p FROM mailstatus.recipient_partials('{}', sends) AS p));
+    SELECT pg_catalog.array_agg(k.known_message_id), pg_catalog.array_agg(k.known_email), pg_catalog.array_agg(k.known_custom_args)
+      INTO known_messages, known_emails, known_args
+      FROM mailstatus.merge_recipients(ARRAY(SELECT p FROM mailstatus.recipient_partials('{}', sends) AS p)) AS k;
     INSERT INTO mailstatus.message_custom_args
     SELECT DISTINCT s.message_id, pg_catalog.jsonb_hash_extended(s.custom_args, 0), s.custom_args
       FROM pg_catalog.unnest(sends) AS s
-     WHERE s.custom_args OPERATOR(pg_catalog.<>) '{}'::jsonb
+      LEFT JOIN ROWS FROM (pg_catalog.unnest(known_messages), pg_catalog.unnest(known_emails), pg_catalog.unnest(known_args))
+                AS k(message_id, email, custom_args)
+        ON k.message_id OPERATOR(pg_catalog.=) s.message_id AND k.email OPERATOR(pg_catalog.=) s.email
+     WHERE s.custom_args OPERATOR(pg_catalog.<>) '{}'::jsonb AND s.custom_args IS DISTINCT FROM k.custom_args
      ORDER BY 1, 2
     ON CONFLICT ON CONSTRAINT message_custom_args_pkey DO NOTHING;
 END $$;

@@ -16,7 +16,7 @@ GRANT EXECUTE ON FUNCTION mailstatus.ingest_sendgrid_webhook(text, text, text),
                           mailstatus.record_send(text, text[], jsonb, timestamptz) TO regress_webhook;
 GRANT SELECT ON mailstatus.recipient_status, mailstatus.message_status, mailstatus.deliverability_daily,
                 mailstatus.status_counts TO regress_reader;
-GRANT EXECUTE ON FUNCTION mailstatus.recipient_status_for(jsonb),
+GRANT EXECUTE ON FUNCTION mailstatus.recipient_status_for(jsonb), mailstatus.is_suppressed(text, integer),
                           mailstatus.deliverability_daily_by(text, timestamptz, timestamptz) TO regress_reader;
 GRANT SELECT ON mailstatus.status_change TO regress_worker;
 
@@ -65,6 +65,10 @@ SELECT message_id, recipients, status_label FROM mailstatus.message_status ORDER
 SELECT message_id, email, status_label FROM mailstatus.recipient_status_for('{"crm_record":"INV-2"}');
 SELECT day, sent, delivered FROM mailstatus.deliverability_daily;
 SELECT day, value, delivered FROM mailstatus.deliverability_daily_by('crm_record');
+SELECT status_label, recipients FROM mailstatus.status_counts ORDER BY status;
+SELECT mailstatus.is_suppressed('a@example.com') AS a_suppressed;
+SELECT * FROM mailstatus.suppression;
+SELECT mailstatus.lift_suppression('a@example.com');
 -- Partition maintenance is the owner's.
 SELECT mailstatus.create_event_partitions();
 SELECT mailstatus.drop_event_partitions('2020-01-01');

@@ -37,7 +37,7 @@
 #include "ingest.h"
 
 /* Events or rejects per statement: bounds the arrays a huge body builds at once. */
-#define INGEST_CHUNK_ROWS 10000
+#define INGEST_CHUNK_ROWS 1000
 #define DIGEST_BYTES 32
 
 /* A rejected element, kept once whatever how often the call carries it. */
@@ -164,6 +164,9 @@ ingest_batch_init(IngestBatch *batch, const char *function)
 	batch->received_at = GetCurrentTransactionStartTimestamp();
 	batch->scratch = AllocSetContextCreate(CurrentMemoryContext, "mailstatus event mapping",
 										   ALLOCSET_DEFAULT_SIZES);
+	/* A generation context: no rounding of each tuple up to a power of two. */
+	batch->rows = GenerationContextCreate(CurrentMemoryContext, "mailstatus stored events",
+										  ALLOCSET_DEFAULT_SIZES);
 	batch->rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(event_relid), -1);
 	require_current_layout(event_relid, batch->rowdesc, batch->attnum_of_column);
 	rejects_hash.keysize = DIGEST_BYTES;
@@ -337,10 +340,12 @@ ingest_batch_add(IngestBatch *batch, Jsonb *element)
 		nulls[batch->attnum_of_column[c]] = row.nulls[c];
 	}
 	event = &batch->events[batch->nevents++];
-	event->recipient = recipient_sort_key(&row);
 	event->occurred_at = DatumGetTimestampTz(row.values[EVENT_COL_OCCURRED_AT]);
 	event->content_hash = DatumGetInt64(row.values[EVENT_COL_CONTENT_HASH]);
+	MemoryContextSwitchTo(batch->rows);
+	event->recipient = recipient_sort_key(&row);
 	event->tuple = heap_form_tuple(batch->rowdesc, values, nulls);
+	MemoryContextSwitchTo(batch_context);
 	MemoryContextReset(batch->scratch);
 }
 

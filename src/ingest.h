@@ -43,6 +43,7 @@ typedef struct IngestBatch
 	bool		has_retention;	/* events before retained_since are rejected */
 	TimestampTz retained_since;
 	MemoryContext scratch;
+	MemoryContext rows;			/* the events' tuples and sort keys, packed densely */
 	TupleDesc	rowdesc;
 	int			attnum_of_column[EVENT_NCOLUMNS];
 	StoredEvent *events;

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Mutation testing: each test/mutation/*.patch plants one plausible bug; for each, a copy of
+# the sources with the patch applied is built and installed, and the pg_regress and isolation
+# suites run against it. Every planted bug must be caught (some test fails); a bug that
+# survives is a missing test. The original build is installed again at the end.
+#   test/mutation/run.sh [NAME...]     (make mutation; as root, or a user with sudo)
+# Not part of `make test`: it builds and runs the suites once per patch (~2 minutes each).
+# The tests that compare the install script with the upgrade scripts (schema_equivalence,
+# upgrade, upgrade_partman) are left out: a patch to sql/mailstatus.sql changes only the
+# former, so they would catch every such patch for the wrong reason.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+as_server_user() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# The suites' lists, as the Makefile has them.
+make_variable() { printf 'print:\n\t@echo $(%s)\n' "$1" | make -s --no-print-directory -C "$src" -f Makefile -f - print; }
+regress=$(make_variable REGRESS | tr ' ' '\n' | grep -Ev '^(schema_equivalence|upgrade|upgrade_partman|)$' | tr '\n' ' ')
+isolation=$(make_variable ISOLATION)
+
+work=$(mktemp -d /tmp/mailstatus-mutation-XXXXXX)
+restore() {
+  echo "== installing the unpatched build again"
+  make -C "$src" -s PG_CONFIG="$PG_CONFIG" >/dev/null && as_root make -C "$src" -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+  [ -n "${KEEP_WORKDIR:-}" ] || rm -rf "$work"
+}
+trap restore EXIT
+
+patches=()
+if [ $# -gt 0 ]; then
+  for name in "$@"; do patches+=("$here/$name.patch"); done
+else
+  patches=("$here"/*.patch)
+fi
+
+survived=0
+for patch in "${patches[@]}"; do
+  name=$(basename "$patch" .patch)
+  tree=$work/$name
+  mkdir -p "$tree"
+  (cd "$src" && tar --exclude=./.git --exclude=./build --exclude='*.o' --exclude='*.bc' --exclude='*.so' \
+     --exclude=./results --exclude=./tmp_check --exclude=./tmp_check_iso --exclude=./output_iso -cf - .) | tar -C "$tree" -xf -
+  if ! patch -s -p1 -d "$tree" <"$patch"; then
+    echo "mutant $name ... does not apply: update the patch"; survived=$((survived + 1)); continue
+  fi
+  if ! make -C "$tree" -s PG_CONFIG="$PG_CONFIG" >"$tree/build.log" 2>&1; then
+    echo "mutant $name ... does not build:"; tail -5 "$tree/build.log"; survived=$((survived + 1)); continue
+  fi
+  as_root make -C "$tree" -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+  [ "$(id -u)" = 0 ] && chown -R postgres "$tree"
+  as_server_user make -C "$tree" -s installcheck PG_CONFIG="$PG_CONFIG" REGRESS="$regress" ISOLATION="$isolation" TAP_TESTS= \
+    >"$tree/tests.log" 2>&1 || true
+  caught=$(grep -E '\.\.\. *FAILED|^not ok' "$tree/tests.log" | sed -E 's/^(test|not ok [0-9]+ +-) +([a-z0-9_]+).*/\2/' | tr '\n' ' ')
+  if [ -n "$caught" ]; then
+    echo "mutant $name ... caught by: $caught"
+  else
+    echo "mutant $name ... SURVIVED ($(sed -n 1p "$patch"))"
+    survived=$((survived + 1))
+  fi
+done
+echo "${#patches[@]} planted bugs, $((${#patches[@]} - survived)) caught, $survived survived"
+[ "$survived" = 0 ]
