@@ -20,7 +20,9 @@ REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects 
 REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
 
 # Concurrency: test/specs/*.spec against test/expected/*.out.
-ISOLATION = concurrent_ingest ingest_while_reading status_notifications retention_while_ingesting
+ISOLATION = concurrent_ingest ingest_while_reading status_notifications retention_while_ingesting \
+            concurrent_state_exact ingest_deadlock_order retention_lock_timeout create_partitions_lock_timeout \
+            notification_privacy
 ISOLATION_OPTS = --inputdir=test --temp-instance=./tmp_check_iso --temp-config=test/regress.conf \
                  --load-extension=mailstatus
 

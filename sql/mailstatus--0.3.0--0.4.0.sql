@@ -1303,7 +1303,9 @@ COMMENT ON VIEW @extschema@.deliverability_daily IS
 -- Takes the locks maintenance needs, waiting at most lock_wait for each, three times at
 -- most: a reader's long transaction makes maintenance give up, never holds ingest back for
 -- longer than lock_wait. Ingest reads the retention window first and the event table
--- next; maintenance takes them in the same order.
+-- next; maintenance takes them in the same order. Making partitions also needs the default
+-- partition exclusively (ATTACH checks it holds no rows of the new month): taken here too,
+-- within the same wait, so that no lock is left to wait for without a limit.
 CREATE FUNCTION @extschema@.lock_for_maintenance(lock_wait interval, event_mode text)
     RETURNS void
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -1313,11 +1315,23 @@ BEGIN
     IF event_mode OPERATOR(pg_catalog.<>) ALL ('{SHARE ROW EXCLUSIVE,ACCESS EXCLUSIVE}'::text[]) THEN
         RAISE EXCEPTION 'unexpected lock mode %', event_mode;
     END IF;
+    -- lock_timeout 0 would mean no limit at all.
+    IF lock_wait OPERATOR(pg_catalog.<=) '0'::interval THEN
+        RAISE EXCEPTION 'lock_wait must be positive, not %', lock_wait
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     FOR attempt IN 1..3 LOOP
         BEGIN
-            PERFORM pg_catalog.set_config('lock_timeout', (pg_catalog.date_part('epoch', lock_wait) OPERATOR(pg_catalog.*) 1000)::bigint::text, true);
+            PERFORM pg_catalog.set_config('lock_timeout',
+                GREATEST(1, pg_catalog.ceil(pg_catalog.date_part('epoch', lock_wait) OPERATOR(pg_catalog.*) 1000))::bigint::text, true);
             LOCK TABLE mailstatus.event_retention IN EXCLUSIVE MODE;
             EXECUTE pg_catalog.format('LOCK TABLE mailstatus.event IN %s MODE', event_mode);
+            IF event_mode OPERATOR(pg_catalog.=) 'SHARE ROW EXCLUSIVE' THEN
+                EXECUTE (SELECT pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', p.partdefid::regclass)
+                           FROM pg_catalog.pg_partitioned_table p
+                          WHERE p.partrelid OPERATOR(pg_catalog.=) 'mailstatus.event'::regclass
+                            AND p.partdefid OPERATOR(pg_catalog.<>) 0);
+            END IF;
             PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
             RETURN;
         EXCEPTION WHEN lock_not_available THEN
@@ -1339,6 +1353,30 @@ COMMENT ON FUNCTION @extschema@.lock_for_maintenance(interval, text) IS
 REVOKE ALL ON FUNCTION @extschema@.lock_for_maintenance(interval, text) FROM PUBLIC;
 
 -- Months are UTC months (the functions below run in UTC, whatever the session's time zone).
+CREATE FUNCTION @extschema@.missing_event_months(months_ahead integer)
+    RETURNS TABLE (month_start timestamptz)
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+    SET TimeZone = 'UTC' AS $$
+DECLARE
+    default_partition regclass := (SELECT p.partdefid::regclass FROM pg_catalog.pg_partitioned_table p
+                                    WHERE p.partrelid OPERATOR(pg_catalog.=) 'mailstatus.event'::regclass
+                                      AND p.partdefid OPERATOR(pg_catalog.<>) 0);
+BEGIN
+    RETURN QUERY EXECUTE pg_catalog.format(
+            'SELECT c.m FROM (SELECT m FROM pg_catalog.generate_series($1, $2, ''1 month''::interval) AS m %s) AS c(m) '
+            'WHERE pg_catalog.to_regclass(''mailstatus.'' OPERATOR(pg_catalog.||) '
+            'pg_catalog.quote_ident(mailstatus.event_partition_name(c.m))) IS NULL ORDER BY 1',
+            CASE WHEN default_partition IS NOT NULL THEN pg_catalog.format(
+                'UNION SELECT pg_catalog.date_trunc(''month'', d.occurred_at, ''UTC'') FROM %s d', default_partition) END)
+        USING pg_catalog.date_trunc('month', pg_catalog.now(), 'UTC'),
+              pg_catalog.date_trunc('month', pg_catalog.now(), 'UTC') OPERATOR(pg_catalog.+) pg_catalog.make_interval(months => months_ahead);
+END $$;
+
+COMMENT ON FUNCTION @extschema@.missing_event_months(integer) IS
+    'The UTC months create_event_partitions would make: from this month to months_ahead months ahead, and every month the default partition holds rows of, that have no partition yet';
+
+REVOKE ALL ON FUNCTION @extschema@.missing_event_months(integer) FROM PUBLIC;
+
 CREATE FUNCTION @extschema@.create_event_partitions(months_ahead integer DEFAULT 3, lock_wait interval DEFAULT '1 second')
     RETURNS integer
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -1348,25 +1386,25 @@ DECLARE
     partition_name text;
     default_partition regclass;
     created integer := 0;
+    saved_replication_role text := pg_catalog.current_setting('session_replication_role');
 BEGIN
     IF months_ahead < 0 OR months_ahead > 120 THEN
         RAISE EXCEPTION 'months_ahead must lie between 0 and 120, not %', months_ahead
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM mailstatus.ensure_event_default_partition();
+    -- Nothing to make: no lock taken.
+    IF NOT EXISTS (SELECT FROM mailstatus.missing_event_months(months_ahead)) THEN
+        RETURN 0;
+    END IF;
     -- Ingest waits while rows move out of the default partition.
     PERFORM mailstatus.lock_for_maintenance(lock_wait, 'SHARE ROW EXCLUSIVE');
     SELECT p.partdefid::regclass INTO default_partition
       FROM pg_catalog.pg_partitioned_table p WHERE p.partrelid OPERATOR(pg_catalog.=) 'mailstatus.event'::regclass;
-    FOR month_start IN EXECUTE pg_catalog.format(
-            'SELECT m FROM pg_catalog.generate_series($1, $2, ''1 month''::interval) AS m '
-            'UNION SELECT pg_catalog.date_trunc(''month'', d.occurred_at, ''UTC'') FROM %s d ORDER BY 1',
-            default_partition)
-        USING pg_catalog.date_trunc('month', pg_catalog.now(), 'UTC'),
-              pg_catalog.date_trunc('month', pg_catalog.now(), 'UTC') OPERATOR(pg_catalog.+) pg_catalog.make_interval(months => months_ahead)
-    LOOP
+    -- Moving rows is neither a new event nor a deleted one: the CRM's triggers do not fire.
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    FOR month_start IN SELECT m.month_start FROM mailstatus.missing_event_months(months_ahead) AS m LOOP
         partition_name := mailstatus.event_partition_name(month_start);
-        CONTINUE WHEN pg_catalog.to_regclass(pg_catalog.format('mailstatus.%I', partition_name)) IS NOT NULL;
         -- The month's rows leave the default partition first (a partition cannot be made over
         -- rows the default one holds for it), then come back through the table into the new
         -- partition: nothing is left behind where the table is distributed (Citus).
@@ -1383,6 +1421,7 @@ BEGIN
         DROP TABLE pg_temp.moved_events;
         created := created OPERATOR(pg_catalog.+) 1;
     END LOOP;
+    PERFORM pg_catalog.set_config('session_replication_role', saved_replication_role, true);
     RETURN created;
 END $$;
 

@@ -84,6 +84,7 @@ SELECT retained_since FROM event_retention;
 SELECT drop_event_partitions(now() + interval '40 days');
 SELECT create_event_partitions(-1);
 SELECT create_event_partitions(121);
+SELECT drop_event_partitions('2023-01-01', lock_wait => '0');
 
 -- Without a default partition (dropped by hand), the next ingest makes it again.
 DROP TABLE event_default;

@@ -61,8 +61,16 @@ SELECT * FROM ingest_sendgrid_event('[
   {"email": "c@example.com", "timestamp": 1700000040, "event": "processed", "sg_event_id": "t5", "sg_message_id": "M3.filter.0"},
   {"email": "x@blocked.example", "timestamp": 1700000050, "event": "processed", "sg_event_id": "t6", "sg_message_id": "M3.filter.0"}]');
 SELECT count(*) AS events FROM event;
-
 DROP TRIGGER crm_refuse ON mailstatus.event;
+
+-- Making monthly partitions moves rows out of the default partition: not new events, so the
+-- CRM's triggers do not fire again (and the session's own setting is left as it was).
+SELECT count(*) AS activity_rows_before FROM public.crm_activity;
+SELECT create_event_partitions(0) > 0 AS partitioned;
+SELECT e.tableoid::regclass, count(*) FROM event e GROUP BY 1 ORDER BY 1;
+SELECT count(*) AS activity_rows_after FROM public.crm_activity;
+SHOW session_replication_role;
+
 DROP TRIGGER crm_activity ON mailstatus.event;
 DROP TRIGGER crm_batches ON mailstatus.event;
 DROP TRIGGER crm_status_changes ON mailstatus.status_change;

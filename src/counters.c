@@ -295,7 +295,7 @@ recipient_merge_counts(PG_FUNCTION_ARGS)
 		elog(ERROR, "recipient_merge_counts needs a flag per merged row");
 	for (int i = 0; i < nrows; i++)
 	{
-		HeapTupleHeader row = DatumGetHeapTupleHeader(rows[i]);
+		HeapTupleHeader row = DETOASTED_TUPLE_HEADER(rows[i]);
 		HeapTupleData tuple;
 		bool		was_inserted = DatumGetBool(flags[i]);
 

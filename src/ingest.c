@@ -28,6 +28,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -240,21 +241,30 @@ ingest_plans_refresh(void)
 	ingest_plans.rejected_relid = rejected_relid;
 }
 
+/* A time as text in UTC, whatever the session's time zone: the reasons stored say the same to everyone. */
+static char *
+utc_time_text(TimestampTz at)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	char		text[MAXDATELEN + 1];
+
+	if (timestamp2tm(at, NULL, &tm, &fsec, NULL, NULL) != 0)
+		elog(ERROR, "timestamp out of range");
+	EncodeDateTime(&tm, fsec, false, 0, NULL, USE_ISO_DATES, text);
+	return psprintf("%s+00", text);
+}
+
 /* Rejects an event that occurred before the retention window: its month was dropped. */
 static void
 reject_if_before_retention(IngestBatch *batch, MappedEvent *row)
 {
 	TimestampTz occurred_at = DatumGetTimestampTz(row->values[EVENT_COL_OCCURRED_AT]);
 
-	/* timestamptz_to_str returns a static buffer: one call per copy. */
 	if (batch->has_retention && occurred_at < batch->retained_since)
-	{
-		char	   *occurred = pstrdup(timestamptz_to_str(occurred_at));
-
 		row->reject_reason = psprintf("the event occurred at %s, before the retention window: "
 									  "events before %s are no longer kept",
-									  occurred, timestamptz_to_str(batch->retained_since));
-	}
+									  utc_time_text(occurred_at), utc_time_text(batch->retained_since));
 }
 
 /*

@@ -18,4 +18,12 @@
 #define pg_noreturn pg_attribute_noreturn()
 #endif
 
+/*
+ * A composite datum's tuple header, detoasted. PostgreSQL 17.12 turned
+ * DatumGetHeapTupleHeader (and PG_GETARG_HEAPTUPLEHEADER) from a macro into a
+ * function that servers of earlier 17.x minors do not export: a library built
+ * against newer headers would not load there. This is what the macro did.
+ */
+#define DETOASTED_TUPLE_HEADER(datum) ((HeapTupleHeader) PG_DETOAST_DATUM(datum))
+
 #endif

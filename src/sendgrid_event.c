@@ -981,7 +981,7 @@ event_payload(PG_FUNCTION_ARGS)
 	Datum		values[EVENT_NCOLUMNS];
 	bool		nulls[EVENT_NCOLUMNS];
 
-	event_row_columns(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), values, nulls);
+	event_row_columns(fcinfo, DETOASTED_TUPLE_HEADER(PG_GETARG_DATUM(0)), values, nulls);
 	PG_RETURN_JSONB_P(event_payload_of(values, nulls));
 }
 
@@ -993,7 +993,7 @@ event_key(PG_FUNCTION_ARGS)
 	Datum		values[EVENT_NCOLUMNS];
 	bool		nulls[EVENT_NCOLUMNS];
 
-	event_row_columns(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), values, nulls);
+	event_row_columns(fcinfo, DETOASTED_TUPLE_HEADER(PG_GETARG_DATUM(0)), values, nulls);
 	if (!nulls[EVENT_COL_SG_EVENT_ID] && VARSIZE_ANY_EXHDR(DatumGetPointer(values[EVENT_COL_SG_EVENT_ID])) > 0)
 		PG_RETURN_DATUM(values[EVENT_COL_SG_EVENT_ID]);
 	PG_RETURN_TEXT_P(cstring_to_text(jsonb_content_key(event_payload_of(values, nulls))));
