@@ -136,7 +136,7 @@ COMMENT ON AGGREGATE @extschema@.mail_status_reached_state(@extschema@.mail_stat
 CREATE TYPE @extschema@.timed_value;
 
 CREATE FUNCTION @extschema@.timed_value_in(cstring) RETURNS @extschema@.timed_value
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 CREATE FUNCTION @extschema@.timed_value_out(@extschema@.timed_value) RETURNS cstring
     AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
@@ -275,7 +275,7 @@ COMMENT ON AGGREGATE @extschema@.category_set(jsonb) IS
 CREATE TYPE @extschema@.activity;
 
 CREATE FUNCTION @extschema@.activity_in(cstring) RETURNS @extschema@.activity
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 CREATE FUNCTION @extschema@.activity_out(@extschema@.activity) RETURNS cstring
     AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;

@@ -219,7 +219,7 @@ COMMENT ON AGGREGATE @extschema@.mail_status_reached_state(@extschema@.mail_stat
 -- timed_value: the state of latest_value, a text or jsonb value with the time it was observed.
 CREATE TYPE @extschema@.timed_value;
 CREATE FUNCTION @extschema@.timed_value_in(cstring) RETURNS @extschema@.timed_value
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.timed_value_out(@extschema@.timed_value) RETURNS cstring
     AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.timed_value_recv(internal) RETURNS @extschema@.timed_value
@@ -323,7 +323,7 @@ COMMENT ON AGGREGATE @extschema@.category_set(jsonb) IS
 -- activity: what happened to a recipient on each UTC day, for the deliverability figures.
 CREATE TYPE @extschema@.activity;
 CREATE FUNCTION @extschema@.activity_in(cstring) RETURNS @extschema@.activity
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.activity_out(@extschema@.activity) RETURNS cstring
     AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.activity_recv(internal) RETURNS @extschema@.activity

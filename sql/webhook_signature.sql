@@ -28,20 +28,29 @@ SELECT verify_sendgrid_signature(:'otherkey', bytes, :'fixed_sig', :'fixed_ts') 
 -- Base64 with a line break (keys pasted from a terminal) is fine.
 SELECT verify_sendgrid_signature(substr(:'pubkey', 1, 40) || E'\n' || substr(:'pubkey', 41), bytes, :'fixed_sig', :'fixed_ts') FROM body;
 
--- Malformed inputs are errors, never crashes.
+-- A malformed key is an error (22023), never a crash: the owner configured it wrong.
 SELECT verify_sendgrid_signature('not base64!', bytes, :'fixed_sig', :'fixed_ts') FROM body;
 SELECT verify_sendgrid_signature('aGVsbG8gd29ybGQ=', bytes, :'fixed_sig', :'fixed_ts') FROM body;
 SELECT verify_sendgrid_signature(:'p384key', bytes, :'fixed_sig', :'fixed_ts') FROM body;
-SELECT verify_sendgrid_signature(:'pubkey', bytes, 'not base64!', :'fixed_ts') FROM body;
-SELECT verify_sendgrid_signature(:'pubkey', bytes, 'aGVsbG8gd29ybGQ=', :'fixed_ts') FROM body;
-SELECT verify_sendgrid_signature(:'pubkey', bytes, '', :'fixed_ts') FROM body;
-SELECT verify_sendgrid_signature(:'pubkey', bytes, :'fixed_sig', 'yesterday') FROM body;
-SELECT verify_sendgrid_signature(:'pubkey', bytes, :'fixed_sig', '') FROM body;
-SELECT verify_sendgrid_signature(:'pubkey', bytes, :'fixed_sig', '-1764460800') FROM body;
 \set VERBOSITY sqlstate
 SELECT verify_sendgrid_signature('not base64!', bytes, :'fixed_sig', :'fixed_ts') FROM body;
-SELECT verify_sendgrid_signature(:'pubkey', bytes, :'fixed_sig', 'yesterday') FROM body;
 \set VERBOSITY default
+-- A malformed signature or timestamp is what a POST sends: it matches no key (false), as in
+-- SendGrid's own libraries, and is never an error nor a crash. Not base64, base64 that is
+-- not DER, empty; a timestamp that is not Unix seconds in digits, empty, negative, or the
+-- right one with white space or a sign around it.
+SELECT sig, ts, verify_sendgrid_signature(:'pubkey', bytes, sig, ts) AS verified
+  FROM body, (VALUES ('not base64!', :'fixed_ts'), ('aGVsbG8gd29ybGQ=', :'fixed_ts'), ('', :'fixed_ts'),
+                     (:'fixed_sig', 'yesterday'), (:'fixed_sig', ''), (:'fixed_sig', '-1764460800'),
+                     (:'fixed_sig', ' ' || :'fixed_ts'), (:'fixed_sig', '+' || :'fixed_ts'),
+                     (:'fixed_sig', :'fixed_ts' || '.0'), (:'fixed_sig', '0' || :'fixed_ts')) AS m(sig, ts)
+ ORDER BY sig COLLATE "C", ts COLLATE "C";
+-- BER is not DER: the same (r, s) with a long-form length (30 81 06 ...) is refused. OpenSSL
+-- answers -1 for it, which is no match, not an error: false.
+SELECT encode(decode('MIEGAgEBAgEB', 'base64'), 'hex') AS ber_signature,
+       verify_sendgrid_signature(:'pubkey', bytes, 'MIEGAgEBAgEB', :'fixed_ts') AS verified FROM body;
+-- Its DER form (30 06 ...), which is not the signature either: false too.
+SELECT verify_sendgrid_signature(:'pubkey', bytes, encode('\x3006020101020101'::bytea, 'base64'), :'fixed_ts') AS verified FROM body;
 -- NULL in, NULL out.
 SELECT verify_sendgrid_signature(:'pubkey', NULL, :'fixed_sig', :'fixed_ts');
 
@@ -57,18 +66,34 @@ SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UT
 
 -- A key configured: unsigned or wrongly signed bodies are refused (28000), nothing stored.
 INSERT INTO webhook_key (public_key, label) VALUES (:'pubkey', 'current');
-TRUNCATE event;
+TRUNCATE event, rejected_event;
 SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'));
 SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), :'fixed_sig');
 SELECT * FROM ingest_sendgrid_webhook(replace(convert_from((SELECT bytes FROM body), 'UTF8'), 'ann@', 'eve@'), :'fixed_sig', :'fixed_ts');
 \set VERBOSITY sqlstate
 SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'));
+-- A malformed signature or timestamp header is a mismatch like any other: 28000.
+SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), 'not base64!', :'fixed_ts');
+SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), '', :'fixed_ts');
+SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), :'fixed_sig', 'yesterday');
+SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), :'fixed_sig', '');
+-- The BER signature too.
+SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), 'MIEGAgEBAgEB', :'fixed_ts');
+\set VERBOSITY default
+SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), 'MIEGAgEBAgEB', :'fixed_ts');
+-- The entry points that cannot check a signature refuse every body while keys exist (28000):
+-- ingest_sendgrid_event, its jsonb and its text form alike.
+SELECT * FROM ingest_sendgrid_event(convert_from((SELECT bytes FROM body), 'UTF8')::jsonb);
+SELECT * FROM ingest_sendgrid_event(convert_from((SELECT bytes FROM body), 'UTF8'));
+\set VERBOSITY sqlstate
+SELECT * FROM ingest_sendgrid_event(convert_from((SELECT bytes FROM body), 'UTF8')::jsonb);
+SELECT * FROM ingest_sendgrid_event(convert_from((SELECT bytes FROM body), 'UTF8'));
 \set VERBOSITY default
 -- Rightly signed, but long ago: a replay, refused (the detail, which says how long ago, is left out).
 \set VERBOSITY terse
 SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), :'fixed_sig', :'fixed_ts');
 \set VERBOSITY default
-SELECT count(*) AS stored_while_refused FROM event;
+SELECT (SELECT count(*) FROM event) AS stored_while_refused, (SELECT count(*) FROM rejected_event) AS rejected_while_refused;
 
 -- Signed now, as SendGrid signs: accepted.
 \set signed_now `ts=$(date +%s); printf '%s %s' "$ts" "$( (printf %s "$ts"; cat test/webhook/body-1.json) | openssl dgst -sha256 -sign test/webhook/test-signing-key.pem | base64 -w0)"`
@@ -80,6 +105,21 @@ SELECT split_part(:'signed_ahead', ' ', 1) AS ahead_ts, split_part(:'signed_ahea
 \set VERBOSITY terse
 SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), :'ahead_sig', :'ahead_ts');
 \set VERBOSITY default
+-- The default tolerance is 5 minutes: signed 10 minutes ago, refused; 4 minutes ago, taken.
+SHOW mailstatus.signature_tolerance;
+\set signed_10_min_ago `ts=$(( $(date +%s) - 600 )); printf '%s %s' "$ts" "$( (printf %s "$ts"; cat test/webhook/body-1.json) | openssl dgst -sha256 -sign test/webhook/test-signing-key.pem | base64 -w0)"`
+SELECT split_part(:'signed_10_min_ago', ' ', 1) AS old_ts, split_part(:'signed_10_min_ago', ' ', 2) AS old_sig \gset
+\set signed_4_min_ago `ts=$(( $(date +%s) - 240 )); printf '%s %s' "$ts" "$( (printf %s "$ts"; cat test/webhook/body-1.json) | openssl dgst -sha256 -sign test/webhook/test-signing-key.pem | base64 -w0)"`
+SELECT split_part(:'signed_4_min_ago', ' ', 1) AS recent_ts, split_part(:'signed_4_min_ago', ' ', 2) AS recent_sig \gset
+-- Both signatures are right: only their age tells them apart.
+SELECT verify_sendgrid_signature(:'pubkey', bytes, :'old_sig', :'old_ts') AS ten_minutes_ago_verifies,
+       verify_sendgrid_signature(:'pubkey', bytes, :'recent_sig', :'recent_ts') AS four_minutes_ago_verifies FROM body;
+\set VERBOSITY terse
+SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), :'old_sig', :'old_ts');
+\set VERBOSITY sqlstate
+SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), :'old_sig', :'old_ts');
+\set VERBOSITY default
+SELECT stored, duplicates FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), :'recent_sig', :'recent_ts');
 -- The tolerance is a superuser setting, in seconds or with a unit.
 SET mailstatus.signature_tolerance = '2h';
 SHOW mailstatus.signature_tolerance;
@@ -92,6 +132,21 @@ INSERT INTO webhook_key (public_key, label) VALUES (:'otherkey', 'next');
 SELECT stored, duplicates FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), :'now_sig', :'now_ts');
 UPDATE webhook_key SET active = false WHERE label = 'current';
 SELECT stored, duplicates FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), :'now_sig', :'now_ts');
--- A malformed signature header is an error of its own (22023), not a mismatch.
+-- A malformed signature header is no error of its own now: a mismatch, 28000.
 SELECT stored FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), 'bm90IGEgc2lnbmF0dXJl', :'now_ts');
+-- Every key inactive: signing is still required, and nothing can sign (28000), not even an
+-- unsigned body gets through.
+UPDATE webhook_key SET active = false;
+SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), :'now_sig', :'now_ts');
+SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'));
+\set VERBOSITY sqlstate
+SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), :'now_sig', :'now_ts');
+SELECT * FROM ingest_sendgrid_event(convert_from((SELECT bytes FROM body), 'UTF8')::jsonb);
+SELECT * FROM ingest_sendgrid_event(convert_from((SELECT bytes FROM body), 'UTF8'));
+\set VERBOSITY default
+-- Deleting the keys turns signing off: unsigned bodies are taken again, on every entry point.
 DELETE FROM webhook_key;
+SELECT stored, duplicates FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'));
+SELECT stored, duplicates FROM ingest_sendgrid_event(convert_from((SELECT bytes FROM body), 'UTF8')::jsonb);
+SELECT stored, duplicates FROM ingest_sendgrid_event(convert_from((SELECT bytes FROM body), 'UTF8'));
+SELECT count(*) AS events, count(*) FILTER (WHERE sg_event_id IN ('wh-1', 'wh-2')) AS from_the_body FROM event;

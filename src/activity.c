@@ -14,6 +14,7 @@
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
@@ -126,12 +127,18 @@ static uint32
 activity_count(const char *input, JsonbContainer *day_object, const char *key)
 {
 	JsonbValue	value;
-	int64		count;
+	char	   *digits;
+	int64		count = 0;
 
 	if (getKeyJsonValueFromContainer(day_object, key, strlen(key), &value) == NULL || value.type != jbvNumeric)
 		ereport_invalid_activity(input, psprintf("Each day has a number \"%s\".", key));
-	count = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(value.val.numeric)));
-	if (count < 0 || count > PG_UINT32_MAX)
+	/* A whole number (1.5 is no count); numeric_out writes one as digits, with '-' before when negative. */
+	digits = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(value.val.numeric)));
+	if (strchr(digits, '.') != NULL)
+		ereport_invalid_activity(input, psprintf("\"%s\" is a whole number.", key));
+	if (digits[0] != '-' && strlen(digits) <= 10)
+		count = strtoll(digits, NULL, 10);
+	if (digits[0] == '-' || strlen(digits) > 10 || count > PG_UINT32_MAX)
 		ereport_invalid_activity(input, psprintf("\"%s\" lies between 0 and %u.", key, PG_UINT32_MAX));
 	return (uint32) count;
 }
@@ -183,7 +190,7 @@ Datum
 activity_in(PG_FUNCTION_ARGS)
 {
 	char	   *input = PG_GETARG_CSTRING(0);
-	Jsonb	   *json = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(input)));
+	Jsonb	   *json = jsonb_of_type_input(input, "activity");
 	JsonbIterator *it;
 	JsonbValue	element;
 	JsonbIteratorToken token;
@@ -206,6 +213,12 @@ activity_in(PG_FUNCTION_ARGS)
 			getKeyJsonValueFromContainer(element.val.binary.data, "day", 3, &day_value) == NULL ||
 			day_value.type != jbvString)
 			ereport_invalid_activity(input, "Each day is an object with a \"day\" date.");
+		/* No date is longer: date_in would quote all of a longer one. */
+		if (day_value.val.string.len > MAXDATELEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+					 errmsg("invalid input syntax for type date: \"%s\"",
+							quoted_prefix(day_value.val.string.val, day_value.val.string.len))));
 		date = DatumGetDateADT(DirectFunctionCall1(date_in,
 												   CStringGetDatum(pnstrdup(day_value.val.string.val, day_value.val.string.len))));
 		if (DATE_NOT_FINITE(date) || date < 0 || date > ACTIVITY_MAX_DAY)
@@ -245,9 +258,14 @@ activity_out(PG_FUNCTION_ARGS)
 	for (int i = 0; i < n; i++)
 	{
 		bool		first = true;
+		int			year,
+					month,
+					mday;
 
-		appendStringInfo(&out, "%s{\"day\": \"%s\", \"events\": [", i > 0 ? ", " : "",
-						 DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(days[i].day))));
+		/* ISO 8601 whatever DateStyle says, as JSON writes dates: the text reads back the same everywhere. */
+		j2date(days[i].day + POSTGRES_EPOCH_JDATE, &year, &month, &mday);
+		appendStringInfo(&out, "%s{\"day\": \"%04d-%02d-%02d\", \"events\": [", i > 0 ? ", " : "",
+						 year, month, mday);
 		for (int flag = 0; flag < ACTIVITY_NFLAGS; flag++)
 		{
 			if (days[i].flags & (1 << flag))
@@ -280,7 +298,13 @@ activity_recv(PG_FUNCTION_ARGS)
 				 errdetail("An activity is a sequence of %d-byte days.", (int) ACTIVITY_ENTRY_BYTES)));
 	activity = palloc(VARHDRSZ + len);
 	SET_VARSIZE(activity, VARHDRSZ + len);
-	pq_copymsgbytes(buf, VARDATA(activity), len);
+	/* Each uint32 in network byte order, as every binary format; stored in the machine's. */
+	for (int i = 0; i < len / (int) sizeof(uint32); i++)
+	{
+		uint32		word = pq_getmsgint(buf, sizeof(uint32));
+
+		memcpy(VARDATA(activity) + i * sizeof(uint32), &word, sizeof(uint32));
+	}
 	n = activity_decode(activity, &days);
 	for (int i = 1; i < n; i++)
 	{
@@ -302,7 +326,14 @@ activity_send(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
-	pq_sendbytes(&buf, VARDATA_ANY(activity), VARSIZE_ANY_EXHDR(activity));
+	/* Each uint32 in network byte order (see activity_recv). */
+	for (int i = 0; i < (int) (VARSIZE_ANY_EXHDR(activity) / sizeof(uint32)); i++)
+	{
+		uint32		word;
+
+		memcpy(&word, VARDATA_ANY(activity) + i * sizeof(uint32), sizeof(uint32));
+		pq_sendint32(&buf, word);
+	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -375,13 +406,19 @@ PG_FUNCTION_INFO_V1(activity_merge);
 Datum
 activity_merge(PG_FUNCTION_ARGS)
 {
+	struct varlena *merged;
+
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 	{
 		if (PG_ARGISNULL(0) && PG_ARGISNULL(1))
 			PG_RETURN_NULL();
 		PG_RETURN_DATUM(PG_GETARG_DATUM(PG_ARGISNULL(0) ? 1 : 0));
 	}
-	PG_RETURN_POINTER(activity_union(PG_GETARG_VARLENA_PP(0), PG_GETARG_VARLENA_PP(1)));
+	merged = activity_union(PG_GETARG_VARLENA_PP(0), PG_GETARG_VARLENA_PP(1));
+	/* Two activities without days ('[]') have none together: no activity, never a NULL pointer. */
+	if (merged == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_POINTER(merged);
 }
 
 PG_FUNCTION_INFO_V1(activity_added);

@@ -42,6 +42,17 @@ category_set_elements(FunctionCallInfo fcinfo, int argno, Datum **elements)
 		return 0;
 	}
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(argno), TEXTOID, -1, false, TYPALIGN_INT, elements, &nulls, &n);
+	/* A NULL element is no category (a set made here never holds one): left out, never compared. */
+	{
+		int			kept = 0;
+
+		for (int i = 0; i < n; i++)
+		{
+			if (!nulls[i])
+				(*elements)[kept++] = (*elements)[i];
+		}
+		n = kept;
+	}
 	return n;
 }
 

@@ -13,6 +13,13 @@
 #include "varatt.h"
 #endif
 
+/* PostgreSQL 17 gave makeJsonLexContextCstringLen a first argument: the context to fill, or NULL for a new one. */
+#if PG_VERSION_NUM >= 170000
+#define compat_json_lex_context(json, len) makeJsonLexContextCstringLen(NULL, (json), (len), GetDatabaseEncoding(), false)
+#else
+#define compat_json_lex_context(json, len) makeJsonLexContextCstringLen((char *) (json), (len), GetDatabaseEncoding(), false)
+#endif
+
 /* PostgreSQL 18 replaced pg_attribute_noreturn(), written after a declaration, with pg_noreturn, written before. */
 #ifndef pg_noreturn
 #define pg_noreturn pg_attribute_noreturn()

@@ -5,9 +5,13 @@
 
 #include "pg_compat.h"
 
+#include "utils/jsonb.h"
+
 /* Longest part of a value an error message or a reject reason quotes. */
 #define QUOTED_MAX_BYTES	64
 
 extern char *quoted_prefix(const char *value, int len);
+extern bool json_syntax_is_valid(const char *text, size_t len, size_t *error_at);
+extern Jsonb *jsonb_of_type_input(const char *input, const char *type_name);
 
 #endif

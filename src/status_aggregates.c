@@ -80,8 +80,14 @@ PG_FUNCTION_INFO_V1(mail_status_reached_status);
 Datum
 mail_status_reached_status(PG_FUNCTION_ARGS)
 {
-	MailStatus	status = reached_state_status(PG_GETARG_INT64(0));
+	int64		state = PG_GETARG_INT64(0);
+	MailStatus	status = reached_state_status(state);
 
+	if (state != 0 && (state < 0 || status < MAIL_STATUS_SENT || status > MAIL_STATUS_MAX))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%lld is not a mail_status_reached_state state", (long long) state),
+				 errdetail("A state holds a status between sent and dropped in bits 59 to 62, or is 0.")));
 	if (status == MAIL_STATUS_NONE)
 		PG_RETURN_NULL();
 	PG_RETURN_MAIL_STATUS(status);

@@ -93,7 +93,7 @@ Datum
 timed_value_in(PG_FUNCTION_ARGS)
 {
 	char	   *input = PG_GETARG_CSTRING(0);
-	Jsonb	   *json = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(input)));
+	Jsonb	   *json = jsonb_of_type_input(input, "timed_value");
 	JsonbValue	at_value;
 	JsonbValue	text_value;
 	JsonbValue	jsonb_value;
@@ -108,6 +108,12 @@ timed_value_in(PG_FUNCTION_ARGS)
 	has_jsonb = getKeyJsonValueFromContainer(&json->root, "jsonb", 5, &jsonb_value) != NULL;
 	if (has_text == has_jsonb || (has_text && text_value.type != jbvString))
 		ereport_invalid_timed_value(input, "The value is a \"text\" string or a \"jsonb\" value.");
+	/* No time is longer: timestamptz_in would quote all of a longer one. */
+	if (at_value.val.string.len > MAXDATELEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+				 errmsg("invalid input syntax for type timestamp with time zone: \"%s\"",
+						quoted_prefix(at_value.val.string.val, at_value.val.string.len))));
 	at = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
 												 CStringGetDatum(pnstrdup(at_value.val.string.val, at_value.val.string.len)),
 												 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
@@ -161,25 +167,52 @@ timed_value_out(PG_FUNCTION_ARGS)
 }
 
 PG_FUNCTION_INFO_V1(timed_value_recv);
-/* Binary input: the kind byte, the time, the value's bytes. */
+/*
+ * Binary input: the kind byte, the time (int8), then the value as its own
+ * type sends it: text in the client encoding, jsonb as jsonb_send writes it
+ * (a version byte, 1, and the JSON text).  Everything is checked: a value
+ * stored here is one that output, dumps and the merge functions can read.
+ */
 Datum
 timed_value_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	char		kind = pq_getmsgbyte(buf);
 	TimestampTz at = pq_getmsgint64(buf);
-	int			len = buf->len - buf->cursor;
+	int			nbytes;
+	char	   *value;
 
 	if (kind != TIMED_VALUE_TEXT && kind != TIMED_VALUE_JSONB)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid kind %d in binary timed_value", kind),
 				 errdetail("The kind is 't' (text) or 'j' (jsonb).")));
-	PG_RETURN_POINTER(timed_value_make(kind, at, pq_getmsgbytes(buf, len), len));
+	if (!TIMESTAMP_NOT_FINITE(at) && !IS_VALID_TIMESTAMP(at))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range in binary timed_value")));
+	if (kind == TIMED_VALUE_TEXT)
+	{
+		value = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
+		PG_RETURN_POINTER(timed_value_make(kind, at, value, nbytes));
+	}
+	else
+	{
+		int			version = pq_getmsgbyte(buf);
+		Jsonb	   *jsonb;
+
+		if (version != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("unsupported jsonb version number %d in binary timed_value", version)));
+		value = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
+		jsonb = jsonb_of_type_input(value, "jsonb");
+		PG_RETURN_POINTER(timed_value_make(kind, at, VARDATA(jsonb), VARSIZE(jsonb) - VARHDRSZ));
+	}
 }
 
 PG_FUNCTION_INFO_V1(timed_value_send);
-/* Binary output: the kind byte, the time, the value's bytes. */
+/* Binary output: the kind byte, the time, the value as its own type sends it (see timed_value_recv). */
 Datum
 timed_value_send(PG_FUNCTION_ARGS)
 {
@@ -189,7 +222,18 @@ timed_value_send(PG_FUNCTION_ARGS)
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, parts.kind);
 	pq_sendint64(&buf, parts.at);
-	pq_sendbytes(&buf, parts.value, parts.len);
+	if (parts.kind == TIMED_VALUE_TEXT)
+		pq_sendtext(&buf, parts.value, parts.len);
+	else
+	{
+		Jsonb	   *jsonb = timed_value_jsonb_of(&parts);
+		StringInfoData text;
+
+		initStringInfo(&text);
+		JsonbToCString(&text, &jsonb->root, VARSIZE(jsonb));
+		pq_sendbyte(&buf, 1);
+		pq_sendtext(&buf, text.data, text.len);
+	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 

@@ -238,11 +238,38 @@ json_c_to_jsonb(struct json_object *value)
 	return JsonbValueToJsonb(&scalar);
 }
 
+/*
+ * Refuses an element that is not JSON, checked without raising an error
+ * first: jsonb_in's own errors quote whole tokens (a 10 MB bare word, a 10 MB
+ * string where a colon belongs), which an error here must not.  Returns the
+ * element's text.
+ */
+static char *
+element_text_checked(const char *body, size_t len, WireElement *element)
+{
+	char	   *text = pnstrdup(body + element->start, element->len);
+	size_t		error_at;
+
+	if (!json_syntax_is_valid(text, element->len, &error_at))
+	{
+		size_t		at = element->start + Min(error_at, element->len);
+		int			line,
+					column;
+
+		body_position(body, Min(at, len), &line, &column);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("webhook body is not valid JSON: unexpected token"),
+				 errdetail("At line %d, column %d (byte %zu).", line, column, at)));
+	}
+	return text;
+}
+
 /* An element parsed by PostgreSQL's jsonb parser. */
 static Jsonb *
-element_by_jsonb_parser(const char *body, WireElement *element)
+element_by_jsonb_parser(const char *body, size_t len, WireElement *element)
 {
-	return DatumGetJsonbP(OidInputFunctionCall(F_JSONB_IN, pnstrdup(body + element->start, element->len),
+	return DatumGetJsonbP(OidInputFunctionCall(F_JSONB_IN, element_text_checked(body, len, element),
 											   InvalidOid, -1));
 }
 
@@ -285,6 +312,8 @@ webhook_body_add_events(IngestBatch *batch, const char *body, size_t len)
 				ereport_body_not_container(batch->function);
 			if (element.number_out_of_range)
 			{
+				/* Rejected alone only when it is JSON (the syntax check converts no number). */
+				(void) element_text_checked(body, len, &element);
 				jsonb = element_as_string(body, &element);
 				MemoryContextSwitchTo(caller);
 				ingest_batch_add_reject(batch, jsonb, "the element holds a number outside the range of PostgreSQL's numeric type");
@@ -292,7 +321,7 @@ webhook_body_add_events(IngestBatch *batch, const char *body, size_t len)
 				continue;
 			}
 			if (!utf8 || element.needs_jsonb_parser)
-				jsonb = element_by_jsonb_parser(body, &element);
+				jsonb = element_by_jsonb_parser(body, len, &element);
 			else
 			{
 				int			error;

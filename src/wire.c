@@ -13,7 +13,7 @@
 /* PostgreSQL's numeric: the largest weight (base-10000 digits before the point) and display scale. */
 #define NUMERIC_WEIGHT_LIMIT	32767
 #define NUMERIC_DSCALE_LIMIT	16383
-/* Exponents past this overflow numeric whatever the digits (numeric_in refuses |e| >= INT_MAX / 2). */
+/* Exponents from this on overflow numeric whatever the digits (numeric_in refuses |e| >= INT_MAX / 2). */
 #define EXPONENT_LIMIT			INT64_C(1073741823)
 
 /* Whether c is JSON white space. */
@@ -101,7 +101,7 @@ number_fits_numeric(const char *number, size_t len)
 		for (; i < len && number[i] >= '0' && number[i] <= '9'; i++)
 		{
 			exponent = exponent * 10 + (number[i] - '0');
-			if (exponent > EXPONENT_LIMIT)
+			if (exponent >= EXPONENT_LIMIT)
 				return false;
 		}
 		if (negative_exponent)
@@ -279,6 +279,8 @@ scan_value(WireScanner *scanner, size_t i, int base_depth, WireElement *element)
 			}
 			else if (c == '"')
 				end = scan_string(scanner, end);
+			else if (c == '\'')
+				return scan_fails(scanner, WIRE_BODY_UNEXPECTED, end);	/* json-c takes 'name': JSON does not */
 			else if (c == '-' || (c >= '0' && c <= '9'))
 				end = scan_number(scanner, end, element);
 			else
