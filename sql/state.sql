@@ -106,6 +106,15 @@ SELECT stored FROM ingest_sendgrid_event('[{"email":"c@example.com","timestamp":
 SELECT row_number() OVER (ORDER BY id) AS change, message_id, email, old_status, new_status, status_at FROM status_change ORDER BY id;
 SELECT message_id, email, status, opens, machine_opens, clicks FROM recipient_status ORDER BY 1, 2;
 
+-- Custom args that change for a recipient: each value is found, the first (the send's) too.
+SELECT record_send('CA1', ARRAY['ca@example.com'], '{"crm_record":"A"}', '2023-11-14 21:00+00');
+SELECT stored FROM ingest_sendgrid_event('[{"email":"ca@example.com","timestamp":1700000000,"event":"delivered","sg_event_id":"ca1","sg_message_id":"CA1.filter.0","crm_record":"A"}]'::jsonb);
+SELECT stored FROM ingest_sendgrid_event('[{"email":"ca@example.com","timestamp":1700000100,"event":"open","sg_event_id":"ca2","sg_message_id":"CA1.filter.0","crm_record":"B"}]'::jsonb);
+SELECT stored FROM ingest_sendgrid_event('[{"email":"ca@example.com","timestamp":1700000200,"event":"click","sg_event_id":"ca3","sg_message_id":"CA1.filter.0","crm_record":"B"}]'::jsonb);
+SELECT r AS record, (SELECT string_agg(f.message_id || ' ' || f.status, ', ') FROM recipient_status_for(jsonb_build_object('crm_record', r)) f) AS found
+  FROM unnest(ARRAY['A', 'B', 'C']) AS r;
+SELECT count(*) AS differences FROM state_differences();
+
 -- Forgetting a recipient (the owner's decision): its state, sends and custom args go; the
 -- day's figures, its suppressions and the roll-up's other rows stay; the check skips what
 -- was forgotten.
