@@ -790,7 +790,7 @@ BEGIN
             categories_added = mailstatus.category_set_added(r.categories, excluded.categories),
             custom_args_changed = mailstatus.timed_value_jsonb(excluded.custom_args)
                                   IS DISTINCT FROM mailstatus.timed_value_jsonb(r.custom_args)
-        RETURNING r, r.xmax OPERATOR(pg_catalog.=) '0'::xid AS was_inserted)
+        RETURNING ROW(r.*)::mailstatus.recipient AS r, r.xmax OPERATOR(pg_catalog.=) '0'::xid AS was_inserted)
     SELECT pg_catalog.array_agg(u.r), pg_catalog.array_agg(u.was_inserted),
            pg_catalog.array_agg((u.r).message_id) FILTER (WHERE u.unchanged_args IS NOT NULL),
            pg_catalog.array_agg((u.r).email) FILTER (WHERE u.unchanged_args IS NOT NULL),
@@ -1040,7 +1040,7 @@ BEGIN
          WHERE a.email OPERATOR(pg_catalog.<>) '' AND pg_catalog.octet_length(a.email) OPERATOR(pg_catalog.<=) 320
          ORDER BY 2
         ON CONFLICT ON CONSTRAINT send_pkey DO NOTHING
-        RETURNING s)
+        RETURNING ROW(s.*)::mailstatus.send AS s)
     SELECT pg_catalog.count(*), mailstatus.merge_sends(pg_catalog.array_agg(i.s)) IS NULL
       INTO recorded FROM inserted i;
     IF refused OPERATOR(pg_catalog.>) 0 THEN
@@ -1056,12 +1056,15 @@ REVOKE ALL ON FUNCTION @extschema@.record_send(text, text[], jsonb, timestamptz)
 -- Status views, read from the state.
 -----------------------------------------------------------------------------
 
+-- The state the session's setting picks is written out in each column, not taken from a
+-- LATERAL subquery: Citus pushes down no FROM-less subquery that calls a STABLE function.
 CREATE VIEW @extschema@.recipient_status AS
 SELECT r.message_id,
        r.email,
-       @extschema@.mail_status_reached_status(c.reached) AS status,
-       @extschema@.mail_status_label(@extschema@.mail_status_reached_status(c.reached)) AS status_label,
-       @extschema@.mail_status_reached_at_final(c.reached) AS status_at,
+       @extschema@.mail_status_reached_status(CASE WHEN @extschema@.machine_opens_counted() THEN r.reached ELSE r.reached_human END) AS status,
+       @extschema@.mail_status_label(@extschema@.mail_status_reached_status(
+           CASE WHEN @extschema@.machine_opens_counted() THEN r.reached ELSE r.reached_human END)) AS status_label,
+       @extschema@.mail_status_reached_at_final(CASE WHEN @extschema@.machine_opens_counted() THEN r.reached ELSE r.reached_human END) AS status_at,
        r.first_event_at,
        r.last_event_at,
        r.opens::bigint AS opens,
@@ -1071,8 +1074,7 @@ SELECT r.message_id,
        @extschema@.timed_value_text(r.smtp_status) AS smtp_status,
        @extschema@.timed_value_text(r.bounce_classification) AS bounce_classification,
        @extschema@.timed_value_jsonb(r.custom_args) AS custom_args
-  FROM @extschema@.recipient r
- CROSS JOIN LATERAL (SELECT CASE WHEN @extschema@.machine_opens_counted() THEN r.reached ELSE r.reached_human END AS reached) c;
+  FROM @extschema@.recipient r;
 COMMENT ON VIEW @extschema@.recipient_status IS
     'One row per (message_id, email): the status the CRM shows, read from the recipient state; message_id '''' gathers an address''s events that named no message';
 
@@ -1634,35 +1636,39 @@ BEGIN
     SELECT 'suppression_state', COALESCE(s.email, c.email),
            ROW(s.decision, s.failure, s.delivered_at)::text,
            ROW(c.decision, c.failure, c.delivered_at)::text
-      FROM (SELECT * FROM mailstatus.suppression_state t
-             WHERE COALESCE(mailstatus.timed_value_at(t.decision), 'infinity') OPERATOR(pg_catalog.>=) window_start
+      -- Every stored row, flagged in or out of the window (Citus plans no correlated
+      -- subquery here): a recomputed row whose stored row lies before the window is skipped.
+      FROM (SELECT t.*,
+                   COALESCE(mailstatus.timed_value_at(t.decision), 'infinity') OPERATOR(pg_catalog.>=) window_start
                AND COALESCE(mailstatus.timed_value_at(t.failure), 'infinity') OPERATOR(pg_catalog.>=) window_start
-               AND COALESCE(t.delivered_at, 'infinity') OPERATOR(pg_catalog.>=) window_start) AS s
+               AND COALESCE(t.delivered_at, 'infinity') OPERATOR(pg_catalog.>=) window_start AS in_window
+              FROM mailstatus.suppression_state t) AS s
       FULL JOIN mailstatus.recomputed_suppression_state c ON c.email OPERATOR(pg_catalog.=) s.email
-     WHERE ROW(s.decision::text, s.failure::text, s.delivered_at)
-           IS DISTINCT FROM ROW(c.decision::text, c.failure::text, c.delivered_at)
-       AND (s.email IS NOT NULL OR NOT EXISTS (SELECT FROM mailstatus.suppression_state t WHERE t.email OPERATOR(pg_catalog.=) c.email));
+     WHERE COALESCE(s.in_window, true)
+       AND ROW(s.decision::text, s.failure::text, s.delivered_at)
+           IS DISTINCT FROM ROW(c.decision::text, c.failure::text, c.delivered_at);
 
     RETURN QUERY
     SELECT 'group_suppression_state', COALESCE(s.email, c.email) OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) COALESCE(s.asm_group_id, c.asm_group_id),
            ROW(s.unsubscribe, s.resubscribed_at)::text,
            ROW(c.unsubscribe, c.resubscribed_at)::text
-      FROM (SELECT * FROM mailstatus.group_suppression_state t
-             WHERE COALESCE(mailstatus.timed_value_at(t.unsubscribe), 'infinity') OPERATOR(pg_catalog.>=) window_start
-               AND COALESCE(t.resubscribed_at, 'infinity') OPERATOR(pg_catalog.>=) window_start) AS s
+      FROM (SELECT t.*,
+                   COALESCE(mailstatus.timed_value_at(t.unsubscribe), 'infinity') OPERATOR(pg_catalog.>=) window_start
+               AND COALESCE(t.resubscribed_at, 'infinity') OPERATOR(pg_catalog.>=) window_start AS in_window
+              FROM mailstatus.group_suppression_state t) AS s
       FULL JOIN mailstatus.recomputed_group_suppression_state c
         ON c.email OPERATOR(pg_catalog.=) s.email AND c.asm_group_id OPERATOR(pg_catalog.=) s.asm_group_id
-     WHERE ROW(s.unsubscribe::text, s.resubscribed_at) IS DISTINCT FROM ROW(c.unsubscribe::text, c.resubscribed_at)
-       AND (s.email IS NOT NULL OR NOT EXISTS (SELECT FROM mailstatus.group_suppression_state t
-                                                WHERE t.email OPERATOR(pg_catalog.=) c.email
-                                                  AND t.asm_group_id OPERATOR(pg_catalog.=) c.asm_group_id));
+     WHERE COALESCE(s.in_window, true)
+       AND ROW(s.unsubscribe::text, s.resubscribed_at) IS DISTINCT FROM ROW(c.unsubscribe::text, c.resubscribed_at);
 
     RETURN QUERY
     SELECT 'message_custom_args', c.message_id OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) c.custom_args::text, NULL::text, 'missing'
       FROM mailstatus.recomputed_message_custom_args c
-     WHERE NOT EXISTS (SELECT FROM mailstatus.message_custom_args a
-                        WHERE a.message_id OPERATOR(pg_catalog.=) c.message_id
-                          AND a.args_hash OPERATOR(pg_catalog.=) c.args_hash);
+      LEFT JOIN mailstatus.message_custom_args a
+        ON a.message_id OPERATOR(pg_catalog.=) c.message_id AND a.args_hash OPERATOR(pg_catalog.=) c.args_hash
+     WHERE a.message_id IS NULL
+       -- forget_recipients forgets a message's custom args with its last recipient
+       AND c.message_id IN (SELECT r.message_id FROM mailstatus.recipient r);
 
     RETURN QUERY
     SELECT 'deliverability_day', COALESCE(s.day, c.day)::text, ROW(s.*)::text, ROW(c.*)::text

@@ -38,7 +38,10 @@ CREATE FUNCTION pg_temp.catalog_description() RETURNS SETOF text LANGUAGE sql AS
          pg_get_partkeydef(c.oid), CASE WHEN c.relkind = 'v' THEN pg_get_viewdef(c.oid) END)
     FROM relation c
   UNION ALL
-  SELECT 'constraint ' || co.conrelid::regclass || ' ' || co.conname || ': ' || pg_get_constraintdef(co.oid)
+  -- (PostgreSQL 18 makes NOT NULL constraints with names, which a table made again takes
+  -- with a suffix: described by their column, not their name.)
+  SELECT 'constraint ' || co.conrelid::regclass || ' ' || CASE WHEN co.contype = 'n' THEN 'not null' ELSE co.conname END
+         || ': ' || pg_get_constraintdef(co.oid)
     FROM pg_constraint co JOIN relation c ON c.oid = co.conrelid
   UNION ALL
   SELECT 'index ' || pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN relation c ON c.oid = i.indrelid

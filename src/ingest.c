@@ -218,7 +218,7 @@ ingest_plans_refresh(void)
 	argtypes[0] = get_array_type(get_rel_type_id(event_relid));
 	ingest_plans.store_events = prepare_kept_plan(
 		"WITH stored AS (INSERT INTO mailstatus.event AS e SELECT * FROM pg_catalog.unnest($1) "
-		"ON CONFLICT DO NOTHING RETURNING e) "
+		"ON CONFLICT DO NOTHING RETURNING ROW(e.*)::mailstatus.event AS e) "
 		"SELECT pg_catalog.count(*), mailstatus.merge_events(pg_catalog.array_agg(s.e)) FROM stored s",
 		1, argtypes);
 
