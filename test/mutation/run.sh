@@ -2,9 +2,12 @@
 # Mutation testing: each test/mutation/*.patch plants one plausible bug; for each, a copy of
 # the sources with the patch applied is built and installed, and the pg_regress and isolation
 # suites run against it. Every planted bug must be caught (some test fails); a bug that
-# survives is a missing test. The original build is installed again at the end.
-#   test/mutation/run.sh [NAME...]     (make mutation; as root, or a user with sudo)
+# survives is a missing test.
+#   test/mutation/run.sh [NAME...]     (make mutation)
 # Not part of `make test`: it builds and runs the suites once per patch (~2 minutes each).
+# The mutants go into a private copy of the machine's PostgreSQL (its binaries are
+# relocatable), never into the machine's own: nothing else sees them, no root is needed
+# (as root, the suites run as the postgres user).
 # The tests that compare the install script with the upgrade scripts (schema_equivalence,
 # upgrade, upgrade_partman) are left out: a patch to sql/mailstatus.sql changes only the
 # former, so they would catch every such patch for the wrong reason.
@@ -12,8 +15,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
-export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+major=${PG_MAJOR:-15}
 as_server_user() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 # The suites' lists, as the Makefile has them.
@@ -22,12 +24,13 @@ regress=$(make_variable REGRESS | tr ' ' '\n' | grep -Ev '^(schema_equivalence|u
 isolation=$(make_variable ISOLATION)
 
 work=$(mktemp -d /tmp/mailstatus-mutation-XXXXXX)
-restore() {
-  echo "== installing the unpatched build again"
-  make -C "$src" -s PG_CONFIG="$PG_CONFIG" >/dev/null && as_root make -C "$src" -s install PG_CONFIG="$PG_CONFIG" >/dev/null
-  [ -n "${KEEP_WORKDIR:-}" ] || rm -rf "$work"
-}
-trap restore EXIT
+trap '[ -n "${KEEP_WORKDIR:-}" ] || rm -rf "$work"' EXIT
+echo "== a private copy of PostgreSQL $major in $work/pg"
+mkdir -p "$work/pg/usr/lib/postgresql" "$work/pg/usr/share/postgresql"
+cp -a "/usr/lib/postgresql/$major" "$work/pg/usr/lib/postgresql/"
+cp -a "/usr/share/postgresql/$major" "$work/pg/usr/share/postgresql/"
+export PG_CONFIG=$work/pg/usr/lib/postgresql/$major/bin/pg_config
+[ "$(id -u)" = 0 ] && chown -R postgres "$work"
 
 patches=()
 if [ $# -gt 0 ]; then
@@ -46,11 +49,11 @@ for patch in "${patches[@]}"; do
   if ! patch -s -p1 -d "$tree" <"$patch"; then
     echo "mutant $name ... does not apply: update the patch"; survived=$((survived + 1)); continue
   fi
-  if ! make -C "$tree" -s PG_CONFIG="$PG_CONFIG" >"$tree/build.log" 2>&1; then
+  [ "$(id -u)" = 0 ] && chown -R postgres "$tree"
+  if ! as_server_user make -C "$tree" -s PG_CONFIG="$PG_CONFIG" >"$tree/build.log" 2>&1 ||
+     ! as_server_user make -C "$tree" -s install PG_CONFIG="$PG_CONFIG" >>"$tree/build.log" 2>&1; then
     echo "mutant $name ... does not build:"; tail -5 "$tree/build.log"; survived=$((survived + 1)); continue
   fi
-  as_root make -C "$tree" -s install PG_CONFIG="$PG_CONFIG" >/dev/null
-  [ "$(id -u)" = 0 ] && chown -R postgres "$tree"
   as_server_user make -C "$tree" -s installcheck PG_CONFIG="$PG_CONFIG" REGRESS="$regress" ISOLATION="$isolation" TAP_TESTS= \
     >"$tree/tests.log" 2>&1 || true
   caught=$(grep -E '\.\.\. *FAILED|^not ok' "$tree/tests.log" | sed -E 's/^(test|not ok [0-9]+ +-) +([a-z0-9_]+).*/\2/' | tr '\n' ' ')
