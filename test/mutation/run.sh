@@ -26,9 +26,10 @@ isolation=$(make_variable ISOLATION)
 work=$(mktemp -d /tmp/mailstatus-mutation-XXXXXX)
 trap '[ -n "${KEEP_WORKDIR:-}" ] || rm -rf "$work"' EXIT
 echo "== a private copy of PostgreSQL $major in $work/pg"
-mkdir -p "$work/pg/usr/lib/postgresql" "$work/pg/usr/share/postgresql"
+mkdir -p "$work/pg/usr/lib/postgresql" "$work/pg/usr/share/postgresql" "$work/pg/usr/include"
 cp -a "/usr/lib/postgresql/$major" "$work/pg/usr/lib/postgresql/"
 cp -a "/usr/share/postgresql/$major" "$work/pg/usr/share/postgresql/"
+cp -a /usr/include/postgresql "$work/pg/usr/include/"
 export PG_CONFIG=$work/pg/usr/lib/postgresql/$major/bin/pg_config
 [ "$(id -u)" = 0 ] && chown -R postgres "$work"
 
