@@ -100,28 +100,22 @@ SELECT stored FROM ingest_sendgrid_event($$[
   {"email":"r2@example.com","timestamp":1701500300,"event":"bounce","type":"blocked","sg_event_id":"p-block","sg_message_id":"P3.filter.1","category":"invoice"},
   {"email":"r3@example.com","timestamp":1701500300,"event":"group_unsubscribe","asm_group_id":4,"sg_event_id":"p-group","sg_message_id":"P3.filter.2","crm_record":"INV-9"}]$$);
 SELECT record_send('P10', ARRAY['now@example.com'], '{"crm_record":"INV-10"}', now());
-CREATE TEMP TABLE views_before AS
-SELECT 'recipient_status' AS view, to_jsonb(v) AS row FROM recipient_status v
-UNION ALL SELECT 'message_status', to_jsonb(v) FROM message_status v
-UNION ALL SELECT 'status_counts', to_jsonb(v) FROM status_counts v
-UNION ALL SELECT 'suppression', to_jsonb(v) FROM suppression v
-UNION ALL SELECT 'deliverability_daily', to_jsonb(v) FROM deliverability_daily v
-UNION ALL SELECT 'deliverability_daily_by category', to_jsonb(v) FROM deliverability_daily_by('category') v
-UNION ALL SELECT 'deliverability_daily_by crm_record', to_jsonb(v) FROM deliverability_daily_by('crm_record') v
-UNION ALL SELECT 'recipient_status_for', to_jsonb(v) FROM recipient_status_for('{"crm_record":"INV-9"}') v;
+-- Every row of every view, as jsonb.
+CREATE FUNCTION pg_temp.view_rows() RETURNS TABLE (view text, item jsonb) LANGUAGE sql AS $$
+SELECT 'recipient_status' AS view, to_jsonb(v) AS row FROM mailstatus.recipient_status v
+UNION ALL SELECT 'message_status', to_jsonb(v) FROM mailstatus.message_status v
+UNION ALL SELECT 'status_counts', to_jsonb(v) FROM mailstatus.status_counts v
+UNION ALL SELECT 'suppression', to_jsonb(v) FROM mailstatus.suppression v
+UNION ALL SELECT 'deliverability_daily', to_jsonb(v) FROM mailstatus.deliverability_daily v
+UNION ALL SELECT 'deliverability_daily_by category', to_jsonb(v) FROM mailstatus.deliverability_daily_by('category') v
+UNION ALL SELECT 'deliverability_daily_by crm_record', to_jsonb(v) FROM mailstatus.deliverability_daily_by('crm_record') v
+UNION ALL SELECT 'recipient_status_for', to_jsonb(v) FROM mailstatus.recipient_status_for('{"crm_record":"INV-9"}') v $$;
+CREATE TEMP TABLE views_before AS SELECT * FROM pg_temp.view_rows();
 SELECT count(*) > 20 AS enough_rows, count(*) FILTER (WHERE view = 'suppression') AS suppressions FROM views_before;
 SELECT drop_event_partitions(date_trunc('month', now())) > 0 AS dropped;
 SELECT count(*) AS events_left FROM event;
-CREATE TEMP TABLE views_after AS
-SELECT 'recipient_status' AS view, to_jsonb(v) AS row FROM recipient_status v
-UNION ALL SELECT 'message_status', to_jsonb(v) FROM message_status v
-UNION ALL SELECT 'status_counts', to_jsonb(v) FROM status_counts v
-UNION ALL SELECT 'suppression', to_jsonb(v) FROM suppression v
-UNION ALL SELECT 'deliverability_daily', to_jsonb(v) FROM deliverability_daily v
-UNION ALL SELECT 'deliverability_daily_by category', to_jsonb(v) FROM deliverability_daily_by('category') v
-UNION ALL SELECT 'deliverability_daily_by crm_record', to_jsonb(v) FROM deliverability_daily_by('crm_record') v
-UNION ALL SELECT 'recipient_status_for', to_jsonb(v) FROM recipient_status_for('{"crm_record":"INV-9"}') v;
-SELECT view, row, 'before only' AS side FROM (SELECT * FROM views_before EXCEPT ALL SELECT * FROM views_after) d
+CREATE TEMP TABLE views_after AS SELECT * FROM pg_temp.view_rows();
+SELECT view, item, 'before only' AS side FROM (SELECT * FROM views_before EXCEPT ALL SELECT * FROM views_after) d
 UNION ALL
-SELECT view, row, 'after only' FROM (SELECT * FROM views_after EXCEPT ALL SELECT * FROM views_before) d;
+SELECT view, item, 'after only' FROM (SELECT * FROM views_after EXCEPT ALL SELECT * FROM views_before) d;
 SELECT * FROM state_differences();

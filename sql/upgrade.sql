@@ -41,7 +41,7 @@ CREATE FUNCTION pg_temp.ingest_as_before_0_4(body jsonb) RETURNS bigint LANGUAGE
 -- A CRM at 0.1.0: sends recorded, a month of SendGrid's events of every kind.
 SELECT mailstatus.record_send('U1', ARRAY['ann@example.com', 'bob@example.com'], '{"crm_record":"U-1"}', '2023-11-14 22:00+00');
 SELECT mailstatus.record_send('U2', ARRAY['dee@example.com'], '{"crm_record":"U-2"}', '2023-11-14 22:05+00');
-SELECT pg_temp.ingest_as_before_0_4($$[
+CREATE TEMP TABLE posted_month AS SELECT $$[
   {"email":"ann@example.com","timestamp":1700000000,"event":"processed","sg_event_id":"u0","sg_message_id":"U1.filter0001-1","category":["invoice","north"],"crm_record":"U-1","smtp-id":"<U1@example.com>"},
   {"email":"ann@example.com","timestamp":1700000030,"event":"delivered","sg_event_id":"u1","sg_message_id":"U1.filter0001-1","category":["invoice","north"],"crm_record":"U-1","response":"250 OK","tls":1},
   {"email":"ann@example.com","timestamp":1700000100,"event":"open","sg_event_id":"u2","sg_message_id":"U1.filter0001-1","useragent":"Mozilla/5.0","ip":"203.0.113.9","sg_machine_open":false,"crm_record":"U-1"},
@@ -54,7 +54,8 @@ SELECT pg_temp.ingest_as_before_0_4($$[
   {"email":"eve@example.com","timestamp":1700000070,"event":"group_unsubscribe","asm_group_id":4,"sg_event_id":"u8","sg_message_id":"U3.filter0001-1"},
   {"email":"fay@example.com","timestamp":1700000080,"event":"dropped","reason":"Bounced Address","sg_event_id":"u9","sg_message_id":"U4.filter0001-1","category":"reminder"},
   {"email":"gus@example.com","timestamp":1700000090,"event":"future_event","sg_event_id":"u10","sg_message_id":"U5.filter0001-1","note":{"nested":[1,2.50,"x"]}}
-]$$) AS stored;
+]$$::jsonb AS body;
+SELECT pg_temp.ingest_as_before_0_4((SELECT body FROM posted_month)) AS stored;
 -- An async bounce that names no message (0.1.0 and 0.2.0 kept its message id NULL), a reject.
 SELECT mailstatus.record_send('U6', ARRAY['hal@example.com'], '{}', '2023-11-14 23:00+00');
 SELECT pg_temp.ingest_as_before_0_4('[{"email":"hal@example.com","timestamp":1700003000,"event":"bounce","type":"blocked","sg_event_id":"u11","sg_message_id":"","reason":"554 policy"}]') AS stored;
@@ -175,22 +176,10 @@ SELECT count(*) AS tracking_left FROM pg_proc WHERE pronamespace = 'mailstatus':
 
 -- 0.4.0 works on the old data: the whole month posted again is duplicates (dedup holds across
 -- the conversion), a new event merges into the converted state and logs its status change.
-SELECT * FROM mailstatus.ingest_sendgrid_event($$[
-  {"email":"ann@example.com","timestamp":1700000000,"event":"processed","sg_event_id":"u0","sg_message_id":"U1.filter0001-1","category":["invoice","north"],"crm_record":"U-1","smtp-id":"<U1@example.com>"},
-  {"email":"ann@example.com","timestamp":1700000030,"event":"delivered","sg_event_id":"u1","sg_message_id":"U1.filter0001-1","category":["invoice","north"],"crm_record":"U-1","response":"250 OK","tls":1},
-  {"email":"ann@example.com","timestamp":1700000100,"event":"open","sg_event_id":"u2","sg_message_id":"U1.filter0001-1","useragent":"Mozilla/5.0","ip":"203.0.113.9","sg_machine_open":false,"crm_record":"U-1"},
-  {"email":"ann@example.com","timestamp":1700000160,"event":"click","sg_event_id":"u3","sg_message_id":"U1.filter0001-1","url":"https://example.com/pay?i=1","crm_record":"U-1"},
-  {"email":"Bob@Example.com","timestamp":1700000050,"event":"bounce","type":"bounce","sg_event_id":"u4","sg_message_id":"U1.filter0001-2","reason":"550 5.1.1 gone","status":"5.1.1","bounce_classification":"Invalid Address"},
-  {"email":"dee@example.com","timestamp":1700000400,"event":"deferred","sg_event_id":"u5","sg_message_id":"U2.recvd-5f8b-1","attempt":"2","response":"421 try later"},
-  {"email":"dee@example.com","timestamp":1700000500000,"event":"open","sg_event_id":"u6","sg_message_id":"U2.recvd-5f8b-1","sg_machine_open":true},
-  {"email":"dee@example.com","timestamp":1700000600,"event":"spamreport","sg_event_id":"u7","sg_message_id":"U2.recvd-5f8b-1"},
-  {"email":"cy@example.com","timestamp":1700000060,"event":"unsubscribe"},
-  {"email":"eve@example.com","timestamp":1700000070,"event":"group_unsubscribe","asm_group_id":4,"sg_event_id":"u8","sg_message_id":"U3.filter0001-1"},
-  {"email":"fay@example.com","timestamp":1700000080,"event":"dropped","reason":"Bounced Address","sg_event_id":"u9","sg_message_id":"U4.filter0001-1","category":"reminder"},
-  {"email":"gus@example.com","timestamp":1700000090,"event":"future_event","sg_event_id":"u10","sg_message_id":"U5.filter0001-1","note":{"nested":[1,2.50,"x"]}},
+SELECT * FROM mailstatus.ingest_sendgrid_event((SELECT body FROM posted_month) || $$[
   {"email":"hal@example.com","timestamp":1700003000,"event":"bounce","type":"blocked","sg_event_id":"u11","sg_message_id":"","reason":"554 policy"},
   "junk"
-]$$);
+]$$::jsonb);
 SELECT * FROM mailstatus.ingest_sendgrid_event('[{"email":"bob@example.com","timestamp":1700100000,"event":"delivered","sg_event_id":"u13","sg_message_id":"U1.filter0001-2"},
   {"email":"gus@example.com","timestamp":1700100000,"event":"delivered","sg_event_id":"u14","sg_message_id":"U5.filter0001-1"}]');
 SELECT message_id, email, old_status, new_status FROM mailstatus.status_change ORDER BY id;
