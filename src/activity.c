@@ -3,6 +3,8 @@
  * UTC day, with the aggregate that builds it from events (activity_state),
  * its merge (the combine function, also used to merge states at ingest), what
  * a merge adds (for the maintained daily counters), and its days as rows.
+ *
+ * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
 #include "postgres.h"
 

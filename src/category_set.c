@@ -2,6 +2,8 @@
  * Category sets (category_set.h): the aggregate that gathers them from
  * events' category fields (category_set), their union (the combine function,
  * also used to merge states at ingest), and what a union adds.
+ *
+ * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
 #include "postgres.h"
 

@@ -10,6 +10,8 @@
  *   what the merge added, and its first categories take its former activity
  *   away from NULL;
  * - a new recipient adds one to its status, a change of status moves one.
+ *
+ * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
 #include "postgres.h"
 

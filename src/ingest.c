@@ -11,6 +11,8 @@
  * with the aggregates' combine functions.  Rejects are written first, in key
  * order too.  Stored and duplicate counts come from RETURNING: on Citus the
  * command's own count also holds the duplicates.
+ *
+ * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
 #include "postgres.h"
 

@@ -1,5 +1,7 @@
 /*
  * The library's load hook: each module defines its own settings.
+ *
+ * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
 #include "postgres.h"
 

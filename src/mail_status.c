@@ -3,6 +3,8 @@
  * mapping from SendGrid event names.  Comparison, hashing and the
  * precedence aggregate reuse int2's built-in support (see the install
  * script), because the representation is an int2.
+ *
+ * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
 #include "postgres.h"
 

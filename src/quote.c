@@ -1,6 +1,8 @@
 /*
  * Values quoted in error messages and reject reasons are cut: a 10 MB value
  * must not make a 10 MB log line.
+ *
+ * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
 #include "postgres.h"
 

@@ -11,6 +11,8 @@
  * CRM's custom args.  Both entry points, the jsonb one and the raw-body one,
  * map events through here, so they store the same rows and reject the same
  * elements for the same reasons.
+ *
+ * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
 #include "postgres.h"
 

@@ -5,6 +5,8 @@
  * ECDSA-Sig-Value.  OpenSSL objects are malloc'd: every path frees them
  * before any ereport can longjmp past.  A malformed key is an error; a
  * malformed signature or timestamp only fails to match.
+ *
+ * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
 #include "postgres.h"
 

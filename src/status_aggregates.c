@@ -8,6 +8,8 @@
  * Also the internal-state latest_value functions of schema versions 0.1.0 to
  * 0.3.0: their views call them until ALTER EXTENSION mailstatus UPDATE
  * (0.4.0 replaced that state with the timed_value type, timed_value.c).
+ *
+ * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
 #include "postgres.h"
 

@@ -4,6 +4,8 @@
  * latest_timed_value, which returns that state for the state tables.  The
  * state is a concrete type, not internal, so Citus runs the aggregates as
  * partial aggregates on its workers.
+ *
+ * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
 #include "postgres.h"
 

@@ -4,6 +4,8 @@
  * text).  The signature covers the raw bytes, so it is checked on the text
  * before anything is parsed; the body is then parsed element by element
  * (webhook_body.c) and stored through the same IngestBatch as the jsonb path.
+ *
+ * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
 #include "postgres.h"
 

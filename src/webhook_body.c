@@ -12,6 +12,8 @@
  * tokener and the element's tree are freed by PG_FINALLY on every path,
  * errors included.  This file includes no fmgr prototypes: json-c's
  * json_object type and PostgreSQL's json_object() function share a name.
+ *
+ * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
 #include "postgres.h"
 

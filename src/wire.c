@@ -2,6 +2,8 @@
  * Byte-level parsing of SendGrid's webhook data, free of PostgreSQL: the raw
  * body's scan into elements, json-c's strict parse of one element, Unix
  * timestamps, addresses, X-Message-Ids.
+ *
+ * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
 #include "wire.h"
 
