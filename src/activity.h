@@ -1,3 +1,4 @@
+/* activity.h: see activity.c. Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE. */
 #ifndef MAILSTATUS_ACTIVITY_H
 #define MAILSTATUS_ACTIVITY_H
 

@@ -1,3 +1,4 @@
+/* category_set.h: see category_set.c. Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE. */
 #ifndef MAILSTATUS_CATEGORY_SET_H
 #define MAILSTATUS_CATEGORY_SET_H
 

@@ -1,3 +1,4 @@
+/* ingest.h: see ingest.c. Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE. */
 #ifndef MAILSTATUS_INGEST_H
 #define MAILSTATUS_INGEST_H
 

@@ -1,3 +1,4 @@
+/* mail_status.h: see mail_status.c. Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE. */
 #ifndef MAILSTATUS_MAIL_STATUS_H
 #define MAILSTATUS_MAIL_STATUS_H
 

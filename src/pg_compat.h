@@ -1,3 +1,4 @@
+/* pg_compat.h: see its comments. Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE. */
 #ifndef MAILSTATUS_PG_COMPAT_H
 #define MAILSTATUS_PG_COMPAT_H
 

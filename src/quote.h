@@ -1,3 +1,4 @@
+/* quote.h: see quote.c. Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE. */
 #ifndef MAILSTATUS_QUOTE_H
 #define MAILSTATUS_QUOTE_H
 

@@ -1,3 +1,4 @@
+/* sendgrid_event.h: see sendgrid_event.c. Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE. */
 #ifndef MAILSTATUS_SENDGRID_EVENT_H
 #define MAILSTATUS_SENDGRID_EVENT_H
 

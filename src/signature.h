@@ -1,3 +1,4 @@
+/* signature.h: see signature.c. Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE. */
 #ifndef MAILSTATUS_SIGNATURE_H
 #define MAILSTATUS_SIGNATURE_H
 

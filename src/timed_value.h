@@ -1,3 +1,4 @@
+/* timed_value.h: see timed_value.c. Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE. */
 #ifndef MAILSTATUS_TIMED_VALUE_H
 #define MAILSTATUS_TIMED_VALUE_H
 

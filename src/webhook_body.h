@@ -1,3 +1,4 @@
+/* webhook_body.h: see webhook_body.c. Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE. */
 #ifndef MAILSTATUS_WEBHOOK_BODY_H
 #define MAILSTATUS_WEBHOOK_BODY_H
 

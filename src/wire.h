@@ -1,3 +1,4 @@
+/* wire.h: see wire.c. Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE. */
 #ifndef MAILSTATUS_WIRE_H
 #define MAILSTATUS_WIRE_H
 
