@@ -1,23 +1,26 @@
 EXTENSION = mailstatus
-EXTVERSION = 0.4.0
+EXTVERSION = 0.5.0
 
 MODULE_big = mailstatus
 # In reading order: the types and aggregates, then wire -> event mapping -> ingest -> raw body -> webhook.
 OBJS = src/init.o src/quote.o src/mail_status.o src/status_aggregates.o src/timed_value.o src/activity.o \
        src/category_set.o src/counters.o src/wire.o src/sendgrid_event.o src/ingest.o src/webhook_body.o src/webhook.o \
        src/signature.o
-# The current version's schema is sql/mailstatus.sql, read top to bottom; the install script
-# of the oldest version and every upgrade script ship too (ALTER EXTENSION ... UPDATE).
+# The current version's schema is sql/schema/*.sql, one part per concern, read in name order:
+# the install script is their concatenation. The released scripts ship too, frozen (the install
+# scripts of 0.1.0 and 0.4.0, every upgrade script): CREATE EXTENSION ... VERSION and
+# ALTER EXTENSION ... UPDATE reach every version.
+SCHEMA_PARTS = $(sort $(wildcard sql/schema/*.sql))
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql sql/$(EXTENSION)--0.2.0--0.3.0.sql \
-       sql/$(EXTENSION)--0.3.0--0.4.0.sql
+       sql/$(EXTENSION)--0.3.0--0.4.0.sql sql/$(EXTENSION)--0.4.0.sql sql/$(EXTENSION)--0.4.0--0.5.0.sql
 
 REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects \
           message_id_and_timestamps views order_independence triggers \
           webhook_signature webhook_body webhook_leaks hostile_input differential_fuzz roles \
           hostile_schema state suppression deliverability partitions partman citus_rules upgrade \
           upgrade_partman schema_equivalence
-REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/regress.conf
+REGRESS_OPTS = --inputdir=test --temp-instance=./tmp_check --temp-config=test/regress.conf
 
 # Concurrency: test/specs/*.spec against test/expected/*.out.
 ISOLATION = concurrent_ingest ingest_while_reading status_notifications retention_while_ingesting \
@@ -44,8 +47,8 @@ endif
 # Every object depends on the project's headers (PGXS tracks no header dependencies).
 $(OBJS): $(wildcard src/*.h)
 
-sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
-	cp $< $@
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(SCHEMA_PARTS)
+	cat $^ > $@
 
 # The fuzzer of src/wire.c (libFuzzer, ASan, UBSan): make fuzz FUZZ_SECONDS=600
 FUZZ_SECONDS ?= 60

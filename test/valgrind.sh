@@ -7,7 +7,7 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 bindir=$(pg_config --bindir)
 work=$(mktemp -d /tmp/mailstatus-valgrind-XXXXXX)
-cp -r "$src/sql" "$src/expected" "$src/test" "$work/"
+cp -r "$src/sql" "$src/test" "$work/"
 "$bindir/initdb" -D "$work/data" -A trust --no-sync >/dev/null
 valgrind --quiet --trace-children=yes --error-limit=no --num-callers=30 --leak-check=no \
   --suppressions="$src/test/valgrind.supp" --log-file="$work/valgrind.%p.log" \
@@ -19,7 +19,7 @@ cd "$work"
 tests=$(sed -n '/^REGRESS *=/,/^$/p' "$src/Makefile" | sed 's/^REGRESS *=//; s/\\//g; /REGRESS_OPTS/d' | tr -s ' \n' ' ')
 status=0
 "$(dirname "$(pg_config --pgxs)")/../test/regress/pg_regress" --use-existing --host="$work" --port=5432 \
-  --inputdir=. --bindir="$bindir" --dbname=contrib_regression $tests || status=1
+  --inputdir=test --bindir="$bindir" --dbname=contrib_regression $tests || status=1
 "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null
 errors=$(cat "$work"/valgrind.*.log | grep -c '^==[0-9]*== [A-Z]' || true)
 echo "valgrind errors outside the suppressions: $errors (logs in $work)"

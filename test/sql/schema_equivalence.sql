@@ -4,6 +4,7 @@
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS mailstatus CASCADE;
 RESET client_min_messages;
+
 -- One line per object of the extension and per property of it, without OIDs.
 CREATE FUNCTION pg_temp.catalog_description() RETURNS SETOF text LANGUAGE sql AS $$
   WITH member AS (
@@ -58,24 +59,28 @@ CREATE FUNCTION pg_temp.catalog_description() RETURNS SETOF text LANGUAGE sql AS
   UNION ALL
   SELECT 'extension ' || extversion || ' ' || extrelocatable || ' ' || extnamespace::regnamespace FROM pg_extension WHERE extname = 'mailstatus'
 $$;
+
 CREATE EXTENSION mailstatus;
 CREATE TEMP TABLE fresh AS SELECT * FROM pg_temp.catalog_description() AS d(line);
 DROP EXTENSION mailstatus;
 CREATE EXTENSION mailstatus VERSION '0.1.0';
 ALTER EXTENSION mailstatus UPDATE;
 CREATE TEMP TABLE updated AS SELECT * FROM pg_temp.catalog_description() AS d(line);
-SELECT count(*) > 300 AS described FROM fresh;
- described 
------------
- t
-(1 row)
+-- The released 0.4.0 install script, updated.
+DROP EXTENSION mailstatus;
+CREATE EXTENSION mailstatus VERSION '0.4.0';
+ALTER EXTENSION mailstatus UPDATE;
+CREATE TEMP TABLE updated_from_0_4 AS SELECT * FROM pg_temp.catalog_description() AS d(line);
 
+SELECT count(*) > 300 AS described FROM fresh;
 -- Nothing in one that is not in the other.
 SELECT 'only fresh' AS side, line FROM (SELECT line FROM fresh EXCEPT SELECT line FROM updated) a
 UNION ALL
 SELECT 'only updated', line FROM (SELECT line FROM updated EXCEPT SELECT line FROM fresh) b
 ORDER BY 2, 1;
- side | line 
-------+------
-(0 rows)
 
+-- The same from 0.4.0's install script.
+SELECT 'only fresh' AS side, line FROM (SELECT line FROM fresh EXCEPT SELECT line FROM updated_from_0_4) a
+UNION ALL
+SELECT 'only updated from 0.4.0', line FROM (SELECT line FROM updated_from_0_4 EXCEPT SELECT line FROM fresh) b
+ORDER BY 2, 1;

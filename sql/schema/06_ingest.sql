@@ -1,0 +1,111 @@
+-- Ingest.
+-----------------------------------------------------------------------------
+
+-- Least privilege: the entry points run as the extension's owner with a fixed search_path,
+-- and nobody may call them until granted (see README, "Roles").
+CREATE FUNCTION @extschema@.ingest_sendgrid_event(body jsonb)
+    RETURNS TABLE (stored integer, duplicates integer, rejected integer)
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE ROWS 1
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.ingest_sendgrid_event(jsonb) IS
+    'Stores one SendGrid event object or a webhook batch (array); idempotent; bad elements go to rejected_event; refused (28000) once webhook keys are configured';
+REVOKE ALL ON FUNCTION @extschema@.ingest_sendgrid_event(jsonb) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.ingest_sendgrid_event(body text)
+    RETURNS TABLE (stored integer, duplicates integer, rejected integer)
+    AS 'MODULE_PATHNAME', 'ingest_sendgrid_event_text' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE ROWS 1
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.ingest_sendgrid_event(text) IS
+    'ingest_sendgrid_event of a body as text, parsed element by element: an element no jsonb can hold (a number beyond numeric''s range) is rejected alone';
+REVOKE ALL ON FUNCTION @extschema@.ingest_sendgrid_event(text) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.verify_sendgrid_signature(public_key text, payload bytea, signature text, "timestamp" text)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.verify_sendgrid_signature(text, bytea, text, text) IS
+    'Whether signature (base64 DER ECDSA) is SendGrid''s P-256/SHA-256 signature of timestamp || payload under public_key (base64 DER); false for a malformed signature or timestamp, an error for a malformed key';
+
+CREATE FUNCTION @extschema@.sendgrid_public_key_is_valid(public_key text)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.sendgrid_public_key_is_valid(text) IS
+    'Whether text is a SendGrid verification key: base64 of a DER P-256 public key';
+
+CREATE TABLE @extschema@.webhook_key (
+    id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    public_key text NOT NULL,
+    label text,
+    active boolean NOT NULL DEFAULT true,
+    added_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT webhook_key_public_key UNIQUE (public_key),
+    CONSTRAINT webhook_key_is_p256 CHECK (@extschema@.sendgrid_public_key_is_valid(public_key))
+);
+COMMENT ON TABLE @extschema@.webhook_key IS
+    'SendGrid verification keys; while the table holds any key (active or not), every body must be signed by an active one. With none, bodies are not verified.';
+SELECT pg_catalog.pg_extension_config_dump('mailstatus.webhook_key', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('mailstatus.webhook_key', 'id')::regclass, '');
+
+CREATE FUNCTION @extschema@.ingest_sendgrid_webhook(body text, signature text DEFAULT NULL, "timestamp" text DEFAULT NULL)
+    RETURNS TABLE (stored integer, duplicates integer, rejected integer)
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.ingest_sendgrid_webhook(text, text, text) IS
+    'Verifies a raw webhook body against the active keys (28000 when refused), parses it element by element with json-c and stores its events as ingest_sendgrid_event would';
+REVOKE ALL ON FUNCTION @extschema@.ingest_sendgrid_webhook(text, text, text) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.record_send(message_id text, emails text[], custom_args jsonb DEFAULT '{}',
+                                        sent_at timestamptz DEFAULT pg_catalog.now())
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    sent timestamptz := mailstatus.checked_event_time(COALESCE(record_send.sent_at, pg_catalog.now()), 'sent_at');
+    recorded integer;
+    refused integer;
+BEGIN
+    IF COALESCE(record_send.message_id, '') OPERATOR(pg_catalog.=) '' OR pg_catalog.octet_length(record_send.message_id) OPERATOR(pg_catalog.>) 256 THEN
+        RAISE EXCEPTION 'record_send needs the X-Message-Id SendGrid answered the send with'
+              USING ERRCODE = 'invalid_parameter_value',
+                    DETAIL = pg_catalog.format('The message id is %s.', CASE WHEN record_send.message_id IS NULL THEN 'NULL'
+                             WHEN record_send.message_id OPERATOR(pg_catalog.=) '' THEN 'empty'
+                             ELSE pg_catalog.octet_length(record_send.message_id) OPERATOR(pg_catalog.||) ' bytes long; at most 256 are accepted' END);
+    END IF;
+    -- Addresses as ingest normalizes them; one that cannot be an address is rejected alone,
+    -- with the reason, as ingest rejects an element.
+    WITH address AS (
+        SELECT DISTINCT e.email AS posted, mailstatus.normalize_email(e.email) AS email
+          FROM pg_catalog.unnest(record_send.emails) AS e(email)
+         WHERE e.email IS NOT NULL
+    ), refused_address AS (
+        SELECT pg_catalog.jsonb_build_object('record_send', pg_catalog.jsonb_build_object(
+                   'message_id', record_send.message_id, 'email', a.posted)) AS element,
+               CASE WHEN a.email OPERATOR(pg_catalog.=) '' THEN 'record_send: the address is empty'
+                    ELSE pg_catalog.format('record_send: the address is %s bytes long; an address has at most 320',
+                                           pg_catalog.octet_length(a.email)) END AS reason
+          FROM address a
+         WHERE a.email OPERATOR(pg_catalog.=) '' OR pg_catalog.octet_length(a.email) OPERATOR(pg_catalog.>) 320
+    ), rejected AS (
+        INSERT INTO mailstatus.rejected_event (element_key, reason, element)
+        SELECT mailstatus.content_key(r.element), r.reason, r.element FROM refused_address r ORDER BY 1
+        ON CONFLICT ON CONSTRAINT rejected_event_element_key DO NOTHING)
+    SELECT pg_catalog.count(*) INTO refused FROM refused_address;
+    WITH inserted AS (
+        INSERT INTO mailstatus.send AS s (message_id, email, custom_args, sent_at)
+        SELECT DISTINCT record_send.message_id, a.email, COALESCE(record_send.custom_args, '{}'::jsonb), sent
+          FROM (SELECT mailstatus.normalize_email(e.email) AS email
+                  FROM pg_catalog.unnest(record_send.emails) AS e(email) WHERE e.email IS NOT NULL) AS a
+         WHERE a.email OPERATOR(pg_catalog.<>) '' AND pg_catalog.octet_length(a.email) OPERATOR(pg_catalog.<=) 320
+         ORDER BY 2
+        ON CONFLICT ON CONSTRAINT send_pkey DO NOTHING
+        RETURNING ROW(s.*)::mailstatus.send AS s)
+    SELECT pg_catalog.count(*), mailstatus.merge_sends(pg_catalog.array_agg(i.s)) IS NULL
+      INTO recorded FROM inserted i;
+    IF refused OPERATOR(pg_catalog.>) 0 THEN
+        RAISE NOTICE '% address(es) of message % rejected: see mailstatus.rejected_event', refused, record_send.message_id;
+    END IF;
+    RETURN recorded;
+END $$;
+COMMENT ON FUNCTION @extschema@.record_send(text, text[], jsonb, timestamptz) IS
+    'Records the CRM''s own send: these recipients show as sent until SendGrid''s events arrive; returns how many were new';
+REVOKE ALL ON FUNCTION @extschema@.record_send(text, text[], jsonb, timestamptz) FROM PUBLIC;
+
+-----------------------------------------------------------------------------
