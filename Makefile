@@ -4,7 +4,7 @@ EXTVERSION = 0.5.0
 MODULE_big = mailstatus
 # In reading order: the types and aggregates, then wire -> event mapping -> ingest -> raw body -> webhook.
 OBJS = src/init.o src/quote.o src/mail_status.o src/status_aggregates.o src/timed_value.o src/activity.o \
-       src/category_set.o src/counters.o src/wire.o src/sendgrid_event.o src/ingest.o src/webhook_body.o src/webhook.o \
+       src/category_set.o src/counters.o src/wire.o src/sendgrid_event.o src/ingest.o src/landing.o src/webhook_body.o src/webhook.o \
        src/signature.o
 # The current version's schema is sql/schema/*.sql, one part per concern, read in name order:
 # the install script is their concatenation. The released scripts ship too, frozen (the install

@@ -10,7 +10,9 @@
  * were new, whose partial states merge_events merges into the state tables
  * with the aggregates' combine functions.  Rejects are written first, in key
  * order too.  Stored and duplicate counts come from RETURNING: on Citus the
- * command's own count also holds the duplicates.
+ * command's own count also holds the duplicates.  In landing mode
+ * (landing.c) the same rows go to the local tables landed_event and
+ * landed_reject instead, and a flush merges them later (13_landing.sql).
  *
  * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
@@ -38,6 +40,7 @@
 #include "utils/typcache.h"
 
 #include "ingest.h"
+#include "landing.h"
 
 /* Events or rejects per statement: bounds the arrays a huge body builds at once. */
 #define INGEST_CHUNK_ROWS 1000
@@ -51,14 +54,16 @@ typedef struct RejectedElement
 	Jsonb	   *element;
 } RejectedElement;
 
-/* Per-backend plans, valid while the tables they were made for exist. */
+/* Per-backend plans, valid while the tables they were made for exist, for one ingest mode. */
 typedef struct IngestPlans
 {
 	Oid			event_relid;
 	Oid			rejected_relid;
+	bool		landing;
 	SPIPlanPtr	store_events;
 	SPIPlanPtr	insert_rejects;
 	SPIPlanPtr	attribute_bounce;
+	SPIPlanPtr	flush_when_due;
 } IngestPlans;
 
 static IngestPlans ingest_plans;
@@ -107,13 +112,16 @@ spi_value(const char *query, bool *isnull)
  * Reads the retention window drop_event_partitions set: events that occurred
  * before it are rejected, not stored.  FOR SHARE holds off a concurrent
  * drop_event_partitions until this transaction ends, so no event of this
- * batch lands in a month being dropped.
+ * batch lands in a month being dropped.  A landing post takes no lock: the
+ * flush checks the window again, under that lock.
  */
 static void
 read_retention(IngestBatch *batch)
 {
 	bool		isnull;
-	Datum		since = spi_value("SELECT r.retained_since FROM mailstatus.event_retention r FOR SHARE", &isnull);
+	Datum		since = spi_value(batch->landing
+								  ? "SELECT r.retained_since FROM mailstatus.event_retention r"
+								  : "SELECT r.retained_since FROM mailstatus.event_retention r FOR SHARE", &isnull);
 
 	batch->has_retention = !isnull;
 	if (!isnull)
@@ -164,6 +172,7 @@ ingest_batch_init(IngestBatch *batch, const char *function)
 
 	memset(batch, 0, sizeof(IngestBatch));
 	batch->function = function;
+	batch->landing = ingest_lands_posts();
 	batch->received_at = GetCurrentTransactionStartTimestamp();
 	batch->scratch = AllocSetContextCreate(CurrentMemoryContext, "mailstatus event mapping",
 										   ALLOCSET_DEFAULT_SIZES);
@@ -197,43 +206,63 @@ prepare_kept_plan(const char *query, int nargs, Oid *argtypes)
 	return plan;
 }
 
-/* Makes sure the cached plans were made for the tables that exist now. */
+/*
+ * Makes sure the cached plans were made for the tables that exist now and
+ * for the session's ingest mode.  A landing post writes the local tables
+ * landed_event and landed_reject (the same columns, deduplicated by the same
+ * keys), then flushes when the landing is due.
+ */
 static void
 ingest_plans_refresh(void)
 {
 	Oid			event_relid = mailstatus_table_oid("event");
 	Oid			rejected_relid = mailstatus_table_oid("rejected_event");
+	bool		landing = ingest_lands_posts();
 	Oid			argtypes[3];
 
 	if (ingest_plans.store_events != NULL &&
 		ingest_plans.event_relid == event_relid &&
-		ingest_plans.rejected_relid == rejected_relid)
+		ingest_plans.rejected_relid == rejected_relid &&
+		ingest_plans.landing == landing)
 		return;
 	if (ingest_plans.store_events != NULL)
 	{
 		SPI_freeplan(ingest_plans.store_events);
 		SPI_freeplan(ingest_plans.insert_rejects);
 		SPI_freeplan(ingest_plans.attribute_bounce);
+		if (ingest_plans.flush_when_due != NULL)
+			SPI_freeplan(ingest_plans.flush_when_due);
 	}
 	memset(&ingest_plans, 0, sizeof(IngestPlans));
 
 	argtypes[0] = get_array_type(get_rel_type_id(event_relid));
-	ingest_plans.store_events = prepare_kept_plan(
-		"WITH stored AS (INSERT INTO mailstatus.event AS e SELECT * FROM pg_catalog.unnest($1) "
-		"ON CONFLICT DO NOTHING RETURNING ROW(e.*)::mailstatus.event AS e) "
-		"SELECT pg_catalog.count(*), mailstatus.merge_events(pg_catalog.array_agg(s.e)) FROM stored s",
+	ingest_plans.store_events = prepare_kept_plan(landing
+		? "WITH landed AS (INSERT INTO mailstatus.landed_event SELECT * FROM pg_catalog.unnest($1) "
+		  "ON CONFLICT ON CONSTRAINT landed_event_pkey DO NOTHING RETURNING 1) "
+		  "SELECT pg_catalog.count(*) FROM landed"
+		: "WITH stored AS (INSERT INTO mailstatus.event AS e SELECT * FROM pg_catalog.unnest($1) "
+		  "ON CONFLICT DO NOTHING RETURNING ROW(e.*)::mailstatus.event AS e) "
+		  "SELECT pg_catalog.count(*), mailstatus.merge_events(pg_catalog.array_agg(s.e)) FROM stored s",
 		1, argtypes);
 
 	argtypes[0] = TEXTARRAYOID;
 	argtypes[1] = TEXTARRAYOID;
 	argtypes[2] = get_array_type(JSONBOID);
-	ingest_plans.insert_rejects = prepare_kept_plan(
-		"INSERT INTO mailstatus.rejected_event (element_key, reason, element) "
-		"SELECT r.element_key, r.reason, r.element "
-		"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
-		"AS r(element_key, reason, element) "
-		"ON CONFLICT ON CONSTRAINT rejected_event_element_key DO NOTHING",
+	ingest_plans.insert_rejects = prepare_kept_plan(landing
+		? "INSERT INTO mailstatus.landed_reject (element_key, reason, element) "
+		  "SELECT r.element_key, r.reason, r.element "
+		  "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
+		  "AS r(element_key, reason, element) "
+		  "ON CONFLICT ON CONSTRAINT landed_reject_pkey DO NOTHING"
+		: "INSERT INTO mailstatus.rejected_event (element_key, reason, element) "
+		  "SELECT r.element_key, r.reason, r.element "
+		  "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
+		  "AS r(element_key, reason, element) "
+		  "ON CONFLICT ON CONSTRAINT rejected_event_element_key DO NOTHING",
 		3, argtypes);
+	if (landing)
+		ingest_plans.flush_when_due = prepare_kept_plan("SELECT mailstatus.flush_when_due()", 0, NULL);
+	ingest_plans.landing = landing;
 
 	argtypes[0] = TEXTOID;
 	argtypes[1] = TIMESTAMPTZOID;
@@ -504,6 +533,8 @@ ingest_batch_store(IngestBatch *batch)
 		stored += store_event_chunk(&batch->events[start], Min(INGEST_CHUNK_ROWS, batch->nevents - start),
 									batch->rowdesc->tdtypeid);
 	}
+	if (ingest_plans.landing && SPI_execute_plan(ingest_plans.flush_when_due, NULL, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not flush the landed events");
 	SPI_finish();
 	counts.stored = (int) stored;
 	counts.duplicates = batch->nevents - counts.stored;

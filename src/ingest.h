@@ -40,6 +40,7 @@ typedef struct StoredEvent
 typedef struct IngestBatch
 {
 	const char *function;		/* the SQL entry point, for messages */
+	bool		landing;		/* the post lands (mailstatus.ingest_mode) */
 	TimestampTz received_at;
 	bool		has_retention;	/* events before retained_since are rejected */
 	TimestampTz retained_since;

@@ -10,6 +10,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "landing.h"
 #include "mail_status.h"
 #include "signature.h"
 
@@ -23,5 +24,6 @@ _PG_init(void)
 {
 	mail_status_define_settings();
 	signature_define_settings();
+	landing_define_settings();
 	MarkGUCPrefixReserved("mailstatus");
 }

@@ -73,6 +73,9 @@ DECLARE
     address text := mailstatus.normalize_email(lift_suppression.email);
     lifted integer;
 BEGIN
+    -- The suppressions as they stand, with what has landed on this node (landing mode).
+    PERFORM pg_catalog.pg_advisory_xact_lock(mailstatus.flush_lock_key(), 0);
+    PERFORM mailstatus.flush_landed();
     IF lift_suppression.asm_group_id IS NULL THEN
         UPDATE mailstatus.suppression_state s
            SET lifted_at = GREATEST(s.lifted_at, mailstatus.timed_value_at(s.decision), mailstatus.timed_value_at(s.failure))

@@ -26,8 +26,9 @@ REVOKE ALL ON FUNCTION @extschema@.ensure_event_default_partition() FROM PUBLIC;
 
 -- Takes the locks maintenance needs, waiting at most lock_wait for each, three times at
 -- most: a reader's long transaction makes maintenance give up, never holds ingest back for
--- longer than lock_wait. Ingest reads the retention window first and the event table
--- next; maintenance takes them in the same order. Making partitions also needs the default
+-- longer than lock_wait. A flush takes the flush lock, then reads the retention window,
+-- then writes the event table; ingest reads the window first and the event table next;
+-- maintenance takes them in the same order (landing posts wait for none of them). Making partitions also needs the default
 -- partition exclusively (ATTACH checks it holds no rows of the new month): taken here too,
 -- within the same wait, so that no lock is left to wait for without a limit.
 CREATE FUNCTION @extschema@.lock_for_maintenance(lock_wait interval, event_mode text)
@@ -48,6 +49,7 @@ BEGIN
         BEGIN
             PERFORM pg_catalog.set_config('lock_timeout',
                 GREATEST(1, pg_catalog.ceil(pg_catalog.date_part('epoch', lock_wait) OPERATOR(pg_catalog.*) 1000))::bigint::text, true);
+            PERFORM pg_catalog.pg_advisory_xact_lock(mailstatus.flush_lock_key(), 0);
             LOCK TABLE mailstatus.event_retention IN EXCLUSIVE MODE;
             EXECUTE pg_catalog.format('LOCK TABLE mailstatus.event IN %s MODE', event_mode);
             IF event_mode OPERATOR(pg_catalog.=) 'SHARE ROW EXCLUSIVE' THEN
@@ -71,7 +73,7 @@ BEGIN
                 HINT = 'Run it again later, or find the long transaction in pg_stat_activity.';
 END $$;
 COMMENT ON FUNCTION @extschema@.lock_for_maintenance(interval, text) IS
-    'Locks the retention window and the event table for maintenance, waiting at most lock_wait at a time, or gives up with 55P03';
+    'Locks out flushes, then locks the retention window and the event table for maintenance, waiting at most lock_wait at a time, or gives up with 55P03';
 REVOKE ALL ON FUNCTION @extschema@.lock_for_maintenance(interval, text) FROM PUBLIC;
 
 -- Months are UTC months (the functions below run in UTC, whatever the session's time zone).
@@ -165,6 +167,9 @@ BEGIN
     -- From now on ingest rejects late events for the dropped months; the state keeps
     -- everything those events made (statuses, suppressions, deliverability).
     PERFORM mailstatus.lock_for_maintenance(lock_wait, 'ACCESS EXCLUSIVE');
+    -- What landed before now is merged first, as if it had been posted directly: retention
+    -- forgets no event that arrived before it (landing mode).
+    PERFORM mailstatus.flush_landed();
     INSERT INTO mailstatus.event_retention AS r (retained_since) VALUES (boundary)
     ON CONFLICT (single_row) DO UPDATE SET retained_since = GREATEST(r.retained_since, excluded.retained_since);
     -- Monthly partitions (ours, pg_partman's or hand-made) whose upper bound, read from their
@@ -205,6 +210,9 @@ CREATE FUNCTION @extschema@.forget_recipients(last_event_before timestamptz)
 DECLARE
     forgotten bigint;
 BEGIN
+    -- The recipients as they stand, with what has landed on this node (landing mode).
+    PERFORM pg_catalog.pg_advisory_xact_lock(mailstatus.flush_lock_key(), 0);
+    PERFORM mailstatus.flush_landed();
     WITH gone AS (
         DELETE FROM mailstatus.recipient r
          WHERE r.last_event_at OPERATOR(pg_catalog.<) last_event_before

@@ -1,26 +1,30 @@
 #!/usr/bin/env bash
-# Ingest and reads on Citus (a coordinator and two workers) against a single server, side by
-# side in one run on this machine, for the same webhook bodies; prints ratios, never
-# absolute times. Not part of the pass/fail check (test/citus/run.sh is).
-#   measure.sh WORKDIR [EVENTS] [EVENTS_PER_BODY] [READS]
-# Defaults: 100000 events of bench/traffic.sql (realistic SendGrid traffic, ~2% of the
-# bodies posted twice) in bodies of 500, posted one by one as the webhook handler does
-# (ingest_sendgrid_webhook, one transaction each); then READS calls of is_suppressed(email)
-# and of message_status for one message (pgbench, one client, random keys of the traffic).
-# Citus is measured three times, from empty tables each time: 32 shards (citus.shard_count's
-# default) with citus.max_cached_conns_per_worker at its default (1), then at 32; and 8 shards
-# with 32 cached connections. The two sides take turns (ingest in ten slices of the bodies,
-# reads in five rounds, the median kept), so that other load on the machine weighs on both
-# alike. Run as the server's user, with PG_CONFIG set. Every server shares this machine's
-# cores, so the ratio is Citus' overhead, not its scale-out.
-# Needs pgbench and bc.
+# The work of ingest on Citus (a coordinator and two workers) against a single server, for
+# the same webhook bodies: CPU seconds of every process of each cluster, never wall time
+# (every server shares this machine's cores: wall time says nothing about scale-out, work
+# does). Prints ratios only. Not part of the pass/fail check (test/citus/run.sh is).
+#   measure.sh WORKDIR [EVENTS] [EVENTS_PER_BODY] [BODIES_PER_FLUSH] [READS]
+# Defaults: 15000 events of bench/traffic.sql (realistic SendGrid traffic, ~2% of the bodies
+# posted twice) in bodies of 500, posted one by one as the webhook handler does
+# (ingest_sendgrid_webhook, each its own transaction, one session per server). In landing
+# mode a flush runs after every BODIES_PER_FLUSH bodies (10: 5000 events; the interval's
+# worth of posts) and once at the end; posts never flush by themselves
+# (mailstatus.flush_interval is a day), so the count of flushes is the same on every run.
+# Then READS calls of is_suppressed(email) and of message_status for one message
+# (pgbench, one client, random keys of the traffic), CPU per call.
+# A cluster's CPU: its postmaster's own and reaped children's (utime, stime, cutime, cstime
+# in /proc/PID/stat), and every live child's, before and after (CPU time, unlike wall time,
+# hardly moves with other load on the machine). Each configuration starts from empty
+# tables; the states are compared after each.
+# Run as the server's user, with PG_CONFIG set. Needs pgbench and bc.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
-work=${1:?usage: measure.sh WORKDIR [EVENTS] [EVENTS_PER_BODY] [READS]}
-events=${2:-100000}
+work=${1:?usage: measure.sh WORKDIR [EVENTS] [EVENTS_PER_BODY] [BODIES_PER_FLUSH] [READS]}
+events=${2:-15000}
 per_body=${3:-500}
-reads=${4:-2000}
+per_flush=${4:-10}
+reads=${5:-2000}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 bindir=$("${PG_CONFIG:-pg_config}" --bindir)
@@ -28,8 +32,9 @@ coordinator=5801
 workers=(5802 5803)
 single=5805
 all=("$coordinator" "${workers[@]}" "$single")
-# citus.max_cached_conns_per_worker:citus.shard_count
-configs=(1:32 32:32 32:8)
+ticks=$(getconf CLK_TCK)
+# Citus configurations measured: ingest mode : citus.shard_count : citus.max_cached_conns_per_worker
+configs=(${MEASURE_CONFIGS:-landing:32:32 landing:8:32 direct:32:32})
 
 stop_all() {
   for port in "${all[@]}"; do
@@ -50,6 +55,17 @@ start_node() {
 }
 on() { local port=$1; shift; psql -X -q -v ON_ERROR_STOP=1 -h "$work" -p "$port" -U postgres -d postgres "$@"; }
 
+# CPU ticks spent so far by a server: the postmaster (with its reaped children) and its live
+# children. In /proc/PID/stat, after the command (which may hold spaces): the parent's pid is
+# the 2nd field, utime the 12th, then stime, cutime, cstime.
+cpu_ticks() {
+  local pm
+  pm=$(head -1 "$work/node$1/postmaster.pid")
+  cat /proc/[0-9]*/stat 2>/dev/null | sed 's/^\([0-9]*\) .*) /\1 /' |
+    awk -v pm="$pm" '$1 == pm || $3 == pm { total += $13 + $14 + $15 + $16 } END { print total + 0 }'
+}
+cluster_ticks() { local sum=0 port; for port in "$@"; do sum=$((sum + $(cpu_ticks "$port"))); done; echo "$sum"; }
+
 for port in "$coordinator" "${workers[@]}"; do
   start_node "$port" -c shared_preload_libraries=citus -c wal_level=logical -c max_prepared_transactions=100
   on "$port" -c 'CREATE EXTENSION citus'
@@ -59,7 +75,7 @@ on "$coordinator" -c "SELECT citus_set_coordinator_host('$work', $coordinator)" 
   -c "SELECT citus_add_node('$work', ${workers[0]})" -c "SELECT citus_add_node('$work', ${workers[1]})" >/dev/null
 
 # The same traffic on both servers (bench/traffic.sql is deterministic), in bodies of
-# $per_body events, from 2023-11-14 on.
+# $per_body events, from 2023-11-14 on, in the schema bench (not distributed).
 for port in "$coordinator" "$single"; do
   on "$port" >/dev/null <<SQL
 SET citus.enable_ddl_propagation = off;
@@ -71,23 +87,26 @@ SELECT (n - 1) / $per_body * 2 AS body_no, E'[\r\n' || string_agg(event::text, E
   FROM bench.traffic GROUP BY (n - 1) / $per_body;
 -- As SendGrid retries: ~2% of the bodies posted again, right after.
 INSERT INTO bench.body SELECT body_no + 1, body FROM bench.body WHERE bench.rnd(body_no, 7) < 0.02;
-ALTER TABLE bench.body ADD COLUMN slice integer;
-UPDATE bench.body b SET slice = s.slice FROM (SELECT body_no, ntile(10) OVER (ORDER BY body_no) AS slice FROM bench.body) s
+ALTER TABLE bench.body ADD COLUMN seq integer;
+UPDATE bench.body b SET seq = s.seq
+  FROM (SELECT body_no, row_number() OVER (ORDER BY body_no) AS seq FROM bench.body) s
  WHERE s.body_no = b.body_no;
 SQL
 done
 bodies=$(on "$single" -At -c 'SELECT count(*) FROM bench.body')
 posted=$(on "$single" -At -c 'SELECT count(*) FROM bench.traffic')
 
-# A fresh extension; on the coordinator, README's recipe with $2 shards. Monthly partitions first.
+# A fresh extension (in landing mode, a first flush); on the coordinator, the recipe with
+# $3 shards. Monthly partitions first.
 setup() {
-  local port=$1 shards=${2:-32}
-  on "$port" >/dev/null <<'SQL'
+  local port=$1 mode=$2 shards=${3:-32}
+  PGOPTIONS="-c mailstatus.ingest_mode=$mode" on "$port" >/dev/null <<'SQL'
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS mailstatus CASCADE;
 CREATE EXTENSION mailstatus;
 SELECT * FROM mailstatus.ingest_sendgrid_event('[{"email":"seed@example.com","timestamp":1700000000,"event":"processed","sg_event_id":"seed-1","sg_message_id":"Seed1.filter.0"},
   {"email":"seed@example.com","timestamp":1702000000,"event":"processed","sg_event_id":"seed-2","sg_message_id":"Seed2.filter.0"}]');
+SELECT * FROM mailstatus.flush();
 SELECT mailstatus.create_event_partitions(0);
 SQL
   if [ "$port" = "$coordinator" ]; then
@@ -104,25 +123,45 @@ SELECT truncate_local_data_after_distributing_table(p.relid)
  WHERE l.placement <> 'coordinator' AND p.isleaf;
 SQL
   fi
+  on "$port" -c 'CHECKPOINT' >/dev/null
 }
 
-# Seconds to post the bodies of a slice, one statement (and transaction) each, from one session.
+# Posts every body, one statement (and transaction) each, from one session (as a webhook
+# handler's pooled connection; on Citus its connections to the workers are kept between
+# statements); in landing mode a flush after every $per_flush bodies, and after the last.
 ingest() {
-  local port=$1 slice=$2 start end
-  start=$(date +%s.%N)
-  on "$port" -At >/dev/null <<SQL
-SELECT format('SELECT * FROM mailstatus.ingest_sendgrid_webhook(%L)', body) FROM bench.body WHERE slice = $slice ORDER BY body_no
+  local port=$1 mode=$2
+  PGOPTIONS="-c mailstatus.ingest_mode=$mode -c mailstatus.flush_interval=86400 -c citus.max_cached_conns_per_worker=${conns:-1}" \
+    on "$port" -At >/dev/null <<SQL
+SELECT format('SELECT * FROM mailstatus.ingest_sendgrid_webhook(%L)', body)
+       || CASE WHEN '$mode' = 'landing' AND (seq % $per_flush = 0 OR seq = $bodies) THEN '; SELECT * FROM mailstatus.flush()' ELSE '' END
+  FROM bench.body ORDER BY body_no
 \\gexec
 SQL
-  end=$(date +%s.%N)
-  echo "$end - $start" | bc -l
 }
 
-# Average latency (ms) of a pgbench script over $reads transactions, one client.
-latency() {
-  local port=$1 script=$2
-  pgbench_out=$("$bindir/pgbench" -n -h "$work" -p "$port" -U postgres -t "$reads" -c 1 -f "$script" postgres 2>&1)
-  echo "$pgbench_out" | sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p'
+# CPU ticks of both sides for posting every body: "single_ticks citus_ticks coordinator_ticks".
+measure_ingest() {
+  local single_mode=$1 citus_mode=$2 s=0 c=0 k=0 before after cb ca
+  before=$(cpu_ticks "$single"); ingest "$single" "$single_mode"; after=$(cpu_ticks "$single")
+  s=$((after - before))
+  if [ "$citus_mode" != none ]; then
+    before=$(cluster_ticks "$coordinator" "${workers[@]}"); cb=$(cpu_ticks "$coordinator")
+    ingest "$coordinator" "$citus_mode"
+    after=$(cluster_ticks "$coordinator" "${workers[@]}"); ca=$(cpu_ticks "$coordinator")
+    c=$((after - before)); k=$((ca - cb))
+  fi
+  echo "$s $c $k"
+}
+
+# CPU ticks of a pgbench script of $reads calls, one client.
+read_ticks() {
+  local script=$1; shift
+  local before after
+  before=$(cluster_ticks "$@")
+  "$bindir/pgbench" -n -h "$work" -p "$1" -U postgres -t "$reads" -c 1 -f "$script" postgres >/dev/null 2>&1
+  after=$(cluster_ticks "$@")
+  echo $((after - before))
 }
 
 recipients=$(on "$single" -At -c "SELECT greatest(1, ($events / 3.3)::int)")
@@ -135,43 +174,46 @@ cat > "$work/message_status.sql" <<SQL
 SELECT * FROM mailstatus.message_status WHERE message_id = 'Msg' || md5('1:' || :m)::uuid;
 SQL
 
-# Checks that both servers hold the same statuses after an ingest.
+# Whether both servers hold the same state after an ingest: every status, suppression,
+# counter, and no difference from the recomputation.
 same_state() {
-  local digest="SELECT md5(string_agg(r::text, E'\n' ORDER BY r::text COLLATE \"C\")) FROM mailstatus.recipient_status r"
+  local digest="SELECT md5(string_agg(r::text, E'\n' ORDER BY r::text COLLATE \"C\")) FROM (
+    SELECT ROW(r.*)::text AS r FROM mailstatus.recipient_status r UNION ALL SELECT ROW(s.*)::text FROM mailstatus.suppression s
+    UNION ALL SELECT ROW(d.*)::text FROM mailstatus.deliverability_daily d UNION ALL SELECT ROW(c.*)::text FROM mailstatus.status_counts c
+    UNION ALL SELECT ROW(x.*)::text FROM mailstatus.state_differences() x) AS r"
   [ "$(on "$coordinator" -At -c "$digest")" = "$(on "$single" -At -c "$digest")" ] && echo yes || echo NO
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ratio() { echo "scale=2; ($1) / ($2)" | bc -l | sed 's/^\./0./'; }
 
-printf '\n%s events of bench/traffic.sql (%s bodies of %s, ingest_sendgrid_webhook, one transaction each);\n' \
+printf '\n%s events of bench/traffic.sql in %s bodies of %s (ingest_sendgrid_webhook, each its own transaction);\n' \
   "$posted" "$bodies" "$per_body"
-printf 'reads: %s pgbench transactions a round, one client, median of 5 rounds.\n' "$reads"
-printf 'Citus %s, 2 workers and the coordinator on one machine with %s cores (load average %s).\n\n' \
+printf 'landing mode: a flush every %s bodies and at the end. Reads: %s pgbench calls, one client.\n' "$per_flush" "$reads"
+printf 'Citus %s, 2 workers and the coordinator on one machine with %s cores (load average %s).\n' \
   "$(on "$coordinator" -At -c "SELECT extversion FROM pg_extension WHERE extname = 'citus'")" "$(nproc)" \
   "$(cut -d' ' -f1 /proc/loadavg)"
-printf '%-44s %8s %14s %15s %5s\n' 'Citus / single server' 'ingest' 'is_suppressed' 'message_status' 'same'
+printf 'CPU seconds of every process of each cluster, as ratios to the single server (direct mode).\n\n'
+
+# One server: landing against direct.
+setup "$single" direct
+read -r direct_ticks _ _ <<<"$(measure_ingest direct none)"
+setup "$single" landing
+read -r landing_ticks _ _ <<<"$(measure_ingest landing none)"
+printf '%-52s %8s\n' 'one server, landing / direct' "$(ratio "$landing_ticks" "$direct_ticks")"
+printf '%-52s %8s\n' 'one server, direct, CPU seconds per 1000 events' "$(ratio "$direct_ticks * 1000" "$ticks * $posted")"
+
+printf '\n%-44s %10s %12s %14s %15s %5s\n' 'Citus / one server (CPU per event)' 'cluster' 'coordinator' 'is_suppressed' 'message_status' 'same'
 for config in "${configs[@]}"; do
-  conns=${config%:*} shards=${config#*:}
-  setup "$single"
-  setup "$coordinator" "$shards"
-  single_ingest=0 citus_ingest=0
-  for slice in $(seq 1 10); do
-    single_ingest=$(echo "$single_ingest + $(ingest "$single" "$slice")" | bc -l)
-    citus_ingest=$(echo "$citus_ingest + $(PGOPTIONS="-c citus.max_cached_conns_per_worker=$conns" ingest "$coordinator" "$slice")" | bc -l)
-  done
+  IFS=: read -r mode shards conns <<<"$config"
+  setup "$single" direct
+  setup "$coordinator" "$mode" "$shards"
+  read -r s c k <<<"$(measure_ingest direct "$mode")"
   on "$single" -c 'VACUUM ANALYZE' >/dev/null
   on "$coordinator" -c 'VACUUM ANALYZE' >/dev/null
-  suppressed_ratios=() message_ratios=()
-  for round in 1 2 3 4 5; do
-    for script in is_suppressed message_status; do
-      single_latency=$(latency "$single" "$work/$script.sql")
-      citus_latency=$(PGOPTIONS="-c citus.max_cached_conns_per_worker=$conns" latency "$coordinator" "$work/$script.sql")
-      ratio=$(echo "$citus_latency / $single_latency" | bc -l)
-      if [ "$script" = is_suppressed ]; then suppressed_ratios+=("$ratio"); else message_ratios+=("$ratio"); fi
-    done
-  done
-  printf '%-44s %7.1fx %13.1fx %14.1fx %5s\n' "max_cached_conns_per_worker=$conns, $shards shards" \
-    "$(echo "$citus_ingest / $single_ingest" | bc -l)" \
-    "$(printf '%s\n' "${suppressed_ratios[@]}" | median)" \
-    "$(printf '%s\n' "${message_ratios[@]}" | median)" "$(same_state)"
+  sup_single=$(read_ticks "$work/is_suppressed.sql" "$single")
+  sup_citus=$(PGOPTIONS="-c citus.max_cached_conns_per_worker=$conns" read_ticks "$work/is_suppressed.sql" "$coordinator" "${workers[@]}")
+  msg_single=$(read_ticks "$work/message_status.sql" "$single")
+  msg_citus=$(PGOPTIONS="-c citus.max_cached_conns_per_worker=$conns" read_ticks "$work/message_status.sql" "$coordinator" "${workers[@]}")
+  printf '%-44s %10s %12s %14s %15s %5s\n' "$mode, $shards shards, $conns cached connections" \
+    "$(ratio "$c" "$s")" "$(ratio "$k" "$s")" "$(ratio "$sup_citus" "$sup_single")" "$(ratio "$msg_citus" "$msg_single")" "$(same_state)"
 done
