@@ -189,7 +189,9 @@ ingest_batch_init(IngestBatch *batch, const char *function)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	read_retention(batch);
-	ensure_default_partition(event_relid);
+	/* A landing post leaves the event table alone: the flush makes the partition. */
+	if (!batch->landing)
+		ensure_default_partition(event_relid);
 	SPI_finish();
 }
 

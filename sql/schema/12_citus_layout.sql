@@ -5,7 +5,8 @@
 -- args on one node (distributed by message_id, co-located), so ingest's merge is routed
 -- per message and the status views run on the workers; an address's suppression state on
 -- one node (by email), so is_suppressed is one task; the small tables everywhere; the
--- counters and the status-change log on the coordinator, where ingest runs.
+-- counters and the status-change log on the coordinator, where ingest runs, and the landing
+-- tables too (local to the node that receives the posts: never distributed).
 CREATE VIEW @extschema@.citus_layout AS
 SELECT l.step, l.table_name, l.placement, l.distribution_column, l.colocate_with
   FROM (VALUES
@@ -22,7 +23,10 @@ SELECT l.step, l.table_name, l.placement, l.distribution_column, l.colocate_with
         (11, 'mailstatus.deliverability_category_day'::regclass, 'coordinator', NULL::name, NULL::regclass),
         (12, 'mailstatus.status_count'::regclass, 'coordinator', NULL::name, NULL::regclass),
         (13, 'mailstatus.status_change'::regclass, 'coordinator', NULL::name, NULL::regclass),
-        (14, 'mailstatus.recipient_retention'::regclass, 'reference', NULL::name, NULL::regclass))
+        (14, 'mailstatus.recipient_retention'::regclass, 'reference', NULL::name, NULL::regclass),
+        (15, 'mailstatus.landed_event'::regclass, 'coordinator', NULL::name, NULL::regclass),
+        (16, 'mailstatus.landed_reject'::regclass, 'coordinator', NULL::name, NULL::regclass),
+        (17, 'mailstatus.landing_flush'::regclass, 'coordinator', NULL::name, NULL::regclass))
        AS l(step, table_name, placement, distribution_column, colocate_with);
 COMMENT ON VIEW @extschema@.citus_layout IS
     'How to place each mailstatus table on Citus, in order: distributed (by message_id and co-located, or by email), a reference table, or left on the coordinator';

@@ -72,6 +72,64 @@ BEGIN
     FROM dblink('single', call) AS c(stored integer, duplicates integer, rejected integer);
 END $$;
 
+-- Landing mode on the cluster: several clients post the bodies of a round to the coordinator
+-- at once (each its own transaction; each client's posts flush when the landing is due,
+-- mailstatus.flush_interval = 1s), and another client flushes now and then while they post;
+-- the single server takes the same bodies directly, one by one. The per-post answers of
+-- landing mode count what landed, so the cluster's are logged as 'citus, landed'; the flushes'
+-- counts of what they moved are in flushed.
+CREATE TEMPORARY TABLE flushed (round text, flushed bigint, stored bigint, duplicates bigint, rejected bigint);
+CREATE TEMPORARY TABLE pending (client text PRIMARY KEY);
+-- Waits for a client's query and logs its answer.
+CREATE FUNCTION pg_temp.collect(client text, round text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_temp.pending p WHERE p.client = collect.client) THEN
+    RETURN;
+  END IF;
+  IF client = 'flusher' THEN
+    INSERT INTO pg_temp.flushed
+    SELECT round, f.* FROM dblink_get_result(client) AS f(flushed bigint, stored bigint, duplicates bigint, rejected bigint);
+  ELSE
+    INSERT INTO pg_temp.ingested
+    SELECT round, 'citus, landed', c.* FROM dblink_get_result(client) AS c(stored integer, duplicates integer, rejected integer);
+  END IF;
+  PERFORM * FROM dblink_get_result(client) AS done(x text);
+  DELETE FROM pg_temp.pending p WHERE p.client = collect.client;
+END $$;
+-- Sends a query to a client, once it has answered the last one.
+CREATE FUNCTION pg_temp.send(client text, round text, query text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_temp.collect(client, round);
+  PERFORM dblink_send_query(client, query);
+  INSERT INTO pg_temp.pending VALUES (client);
+END $$;
+-- Every body of the traffic (in reverse order and each to another entry point when
+-- reposting), round robin to three posting clients; a flush by a fourth after about a third
+-- of them, at moments that depend on the body.
+CREATE FUNCTION pg_temp.post_concurrently(round text, reposting boolean) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  b record;
+  call text;
+BEGIN
+  FOR b IN SELECT batch_no, body,
+                  CASE WHEN NOT reposting THEN path WHEN path = 'jsonb' THEN 'webhook' WHEN path = 'text' THEN 'jsonb' ELSE 'text' END AS path
+             FROM pg_temp.batch ORDER BY CASE WHEN reposting THEN -batch_no ELSE batch_no END LOOP
+    call := format(CASE b.path WHEN 'jsonb' THEN 'SELECT * FROM mailstatus.ingest_sendgrid_event(%L::jsonb)'
+                               WHEN 'text' THEN 'SELECT * FROM mailstatus.ingest_sendgrid_event(%L::text)'
+                               ELSE 'SELECT * FROM mailstatus.ingest_sendgrid_webhook(%L)' END, b.body);
+    PERFORM pg_temp.send('poster' || b.batch_no % 3, round, call);
+    INSERT INTO pg_temp.ingested SELECT round, 'single node', c.*
+      FROM dblink('single', call) AS c(stored integer, duplicates integer, rejected integer);
+    IF pg_temp.rnd(b.batch_no, CASE WHEN reposting THEN 11 ELSE 10 END) < 0.34 THEN
+      PERFORM pg_temp.send('flusher', round, 'SELECT * FROM mailstatus.flush()');
+    END IF;
+  END LOOP;
+  FOR i IN 0..2 LOOP
+    PERFORM pg_temp.collect('poster' || i, round);
+  END LOOP;
+  PERFORM pg_temp.collect('flusher', round);
+END $$;
+
 CREATE FUNCTION pg_temp.plan(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 BEGIN
   RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || query;
