@@ -34,9 +34,13 @@ BEGIN
   same_as_single_node := rows = single_rows AND citus_md5 = single_md5;
 END $$;
 
--- Every view, as the CRM and the dashboards read it.
+-- Every view, as the CRM and the dashboards read it, once what has landed on the coordinator
+-- is flushed (the cluster ingests in landing mode).
 CREATE FUNCTION pg_temp.views() RETURNS TABLE (result text, rows bigint, same_as_single_node boolean)
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM mailstatus.flush();
+  RETURN QUERY
   SELECT s.* FROM (VALUES
     (1, 'recipient_status', 'SELECT * FROM mailstatus.recipient_status'),
     (2, 'message_status', 'SELECT * FROM mailstatus.message_status'),
@@ -57,7 +61,7 @@ LANGUAGE sql AS $$
     (13, 'state_differences()', 'SELECT * FROM mailstatus.state_differences()')) AS v(i, label, query),
   LATERAL pg_temp.same(v.label, v.query) AS s
   ORDER BY v.i;
-$$;
+END $$;
 
 -- Posts a body to the entry point of its path on both servers, and logs the counts.
 CREATE TEMPORARY TABLE ingested (round text, server text, stored integer, duplicates integer, rejected integer);
@@ -179,21 +183,28 @@ SELECT c.oid::regclass AS coordinator_copy_not_empty
   FROM mailstatus.citus_layout l, pg_partition_tree(l.table_name) p JOIN pg_class c ON c.oid = p.relid
  WHERE l.placement <> 'coordinator' AND p.isleaf AND pg_relation_size(c.oid) > 0;
 
+-- Landing mode on the cluster from here on: this session's posts land and flush when views
+-- are compared; three clients post the traffic at once, flushing when the landing is due (1 s
+-- after the last flush), and a fourth flushes while they post.
+SET mailstatus.ingest_mode = landing;
+SET mailstatus.flush_interval = '1d';
+SELECT count(dblink_connect(c, format('%s options=''-c mailstatus.ingest_mode=landing -c mailstatus.flush_interval=1s''', :'coordinator')))
+       AS clients
+  FROM unnest(ARRAY['poster0', 'poster1', 'poster2', 'flusher']) AS c;
+
 -- Ingest on the coordinator: the CRM's sends first, then every body, by the three entry points.
 SELECT count(*) AS record_send_calls, count(*) FILTER (WHERE b.citus = b.single_node) AS same_answer,
        sum(b.citus::integer) AS recorded
   FROM send_call s,
        LATERAL pg_temp.both(format('mailstatus.record_send(%L, %L, %L, %L)', s.message_id, s.emails, s.custom_args, s.sent_at)) AS b;
-\set ECHO none
-\o /dev/null
-SELECT format('SELECT pg_temp.post(%L, %L, %L)', 'traffic', path, body) FROM batch ORDER BY batch_no
-\gexec
-\o
-\set ECHO all
+SELECT pg_temp.post_concurrently('traffic', false);
 -- One more send: an address recorded already, one spelt two ways, one that cannot be stored.
 SELECT * FROM pg_temp.both($$mailstatus.record_send('Msg4', ARRAY['user12@example5.com', 'New@Example.com', 'new@example.com', ''], '{"crm_record":"REC-4"}', '2023-11-15 00:00+00')$$);
-SELECT server, count(*) AS bodies, sum(stored) AS stored, sum(duplicates) AS duplicates, sum(rejected) AS rejected
-  FROM ingested GROUP BY server ORDER BY server;
+-- Every element accepted (landed, or stored directly) or rejected alike; the flushes moved
+-- them all (what they stored is compared below, as 'events stored').
+SELECT server, count(*) AS bodies, sum(stored + duplicates) AS accepted, sum(rejected) AS rejected
+  FROM ingested WHERE round = 'traffic' GROUP BY server ORDER BY server;
+SELECT count(*) > 0 AS flushes_while_posting FROM flushed;
 
 -- Reading, as the CRM does: every view the same as on one server.
 SELECT * FROM pg_temp.views();
@@ -217,15 +228,13 @@ SELECT dblink_exec('single', 'RESET mailstatus.count_machine_opens');
 
 -- Idempotent: every body posted again, each to another entry point, stores nothing and
 -- changes nothing.
-\set ECHO none
-\o /dev/null
-SELECT format('SELECT pg_temp.post(%L, %L, %L)', 'again', CASE path WHEN 'jsonb' THEN 'webhook' WHEN 'text' THEN 'jsonb' ELSE 'text' END, body)
-  FROM batch ORDER BY batch_no DESC
-\gexec
-\o
-\set ECHO all
-SELECT server, count(*) AS bodies, sum(stored) AS stored, sum(duplicates) AS duplicates, sum(rejected) AS rejected
+SELECT pg_temp.post_concurrently('again', true);
+-- The single server stores nothing again; the cluster lands them, and its flushes store
+-- nothing of them either (every event is found stored).
+SELECT server, count(*) AS bodies, sum(stored + duplicates) AS accepted,
+       sum(stored) FILTER (WHERE server = 'single node') AS stored, sum(rejected) AS rejected
   FROM ingested WHERE round = 'again' GROUP BY server ORDER BY server;
+SELECT coalesce(sum(stored), 0) AS stored_by_the_flushes_of_reposts FROM flushed WHERE round = 'again';
 SELECT * FROM pg_temp.views() WHERE NOT same_as_single_node;
 
 -- What runs where: one message's recipients on one node; an address's suppressions on one
@@ -264,6 +273,8 @@ SELECT pg_temp.post('notified', 'webhook', $$[
   {"email":"nora@example.com","timestamp":1700100000,"event":"delivered","sg_event_id":"n3","sg_message_id":"N1.filter.0"},
   {"email":"nora@example.com","timestamp":1700100060,"event":"open","sg_event_id":"n4","sg_message_id":"N1.filter.0"}
 ]$$);
+-- The changes are logged and notified by the flush.
+SELECT flushed, stored FROM mailstatus.flush();
 CREATE TEMPORARY TABLE notification AS SELECT * FROM dblink_get_notify('listener') LIMIT 0;
 DO $$
 BEGIN
@@ -293,6 +304,7 @@ SELECT pg_temp.post('late', 'text', (SELECT jsonb_agg(jsonb_build_object(
          'email', 'october' || i || '@example.com', 'event', e, 'timestamp', 1697800000 + i * 10,
          'sg_event_id', 'late-oct-' || i || e, 'sg_message_id', 'Oct' || i / 2 || '.filter.0', 'crm_record', 'OCT'))::text
   FROM generate_series(1, 20) AS i, unnest(ARRAY['processed', 'delivered']) AS e));
+SELECT flushed, stored FROM mailstatus.flush();
 SELECT sum(result::bigint) AS rows_in_default_partition_shards
   FROM run_command_on_shards('mailstatus.event_default', 'SELECT count(*) FROM %s');
 SELECT * FROM pg_temp.both('mailstatus.create_event_partitions(0)');
