@@ -47,10 +47,40 @@ COMMENT ON FUNCTION @extschema@.flush_lock_key() IS
     'The first key of the advisory lock a flush holds (the second is 0): one flush at a time';
 REVOKE ALL ON FUNCTION @extschema@.flush_lock_key() FROM PUBLIC;
 
+-- Each statement that writes the moved rows to a Citus table runs in a function of its own,
+-- with those rows as its only variable: Citus writes out every variable of the calling
+-- PL/pgSQL function as text whenever a statement runs a task on the coordinator itself.
+CREATE FUNCTION @extschema@.store_landed_events(events @extschema@.event[])
+    RETURNS TABLE (new_message_id text, new_occurred_at timestamptz, new_content_hash bigint)
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- In key order, as ingest sends them; only the keys of the new ones come back (on Citus,
+    -- in binary).
+    RETURN QUERY
+    INSERT INTO mailstatus.event AS e
+    SELECT v.* FROM pg_catalog.unnest(events) AS v ORDER BY v.message_id, v.email, v.occurred_at, v.content_hash
+    ON CONFLICT DO NOTHING RETURNING e.message_id, e.occurred_at, e.content_hash;
+END $$;
+COMMENT ON FUNCTION @extschema@.store_landed_events(@extschema@.event[]) IS
+    'Stores flushed events in mailstatus.event (once: ON CONFLICT DO NOTHING); returns the keys of the new ones';
+REVOKE ALL ON FUNCTION @extschema@.store_landed_events(@extschema@.event[]) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.store_landed_rejects(rejects @extschema@.landed_reject[])
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO mailstatus.rejected_event (element_key, received_at, reason, element)
+    SELECT r.element_key, r.received_at, r.reason, r.element FROM pg_catalog.unnest(rejects) AS r ORDER BY 1
+    ON CONFLICT ON CONSTRAINT rejected_event_element_key DO NOTHING;
+END $$;
+COMMENT ON FUNCTION @extschema@.store_landed_rejects(@extschema@.landed_reject[]) IS
+    'Stores flushed rejected elements in mailstatus.rejected_event, once each';
+REVOKE ALL ON FUNCTION @extschema@.store_landed_rejects(@extschema@.landed_reject[]) FROM PUBLIC;
+
 -- The flush itself, for a caller holding the flush lock. The retention window is read
 -- FOR SHARE as a direct post reads it, so drop_event_partitions waits for the flush; an
 -- event landed before the window moved but flushed after it is rejected with the reason
--- ingest gives (its month is gone). Events go in key order, as ingest sends them.
+-- ingest gives (its month is gone).
 CREATE FUNCTION @extschema@.flush_landed(OUT flushed bigint, OUT stored bigint, OUT duplicates bigint, OUT rejected bigint)
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp
     SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' AS $$
@@ -61,8 +91,7 @@ DECLARE
 BEGIN
     SELECT r.retained_since INTO window_start FROM mailstatus.event_retention r FOR SHARE;
     WITH m AS (DELETE FROM mailstatus.landed_event l RETURNING l.*)
-    SELECT pg_catalog.array_agg(ROW(m.*)::mailstatus.event ORDER BY m.message_id, m.email, m.occurred_at, m.content_hash)
-      INTO moved FROM m;
+    SELECT pg_catalog.array_agg(ROW(m.*)::mailstatus.event) INTO moved FROM m;
     WITH m AS (DELETE FROM mailstatus.landed_reject l RETURNING l.*)
     SELECT pg_catalog.array_agg(ROW(m.*)::mailstatus.landed_reject) INTO rejects FROM m;
     -- Late events of dropped months join the rejects.
@@ -81,21 +110,21 @@ BEGIN
     rejected := COALESCE(pg_catalog.cardinality(rejects), 0);
     stored := 0;
     IF rejected OPERATOR(pg_catalog.>) 0 THEN
-        INSERT INTO mailstatus.rejected_event (element_key, received_at, reason, element)
-        SELECT r.element_key, r.received_at, r.reason, r.element FROM pg_catalog.unnest(rejects) AS r ORDER BY 1
-        ON CONFLICT ON CONSTRAINT rejected_event_element_key DO NOTHING;
+        PERFORM mailstatus.store_landed_rejects(rejects);
     END IF;
     IF flushed OPERATOR(pg_catalog.>) 0 THEN
         PERFORM mailstatus.ensure_event_default_partition();
-        -- The new events are told by their keys (on Citus, columns that travel in binary,
-        -- not whole rows as text), and merged from the rows moved here.
-        WITH s AS (INSERT INTO mailstatus.event AS e SELECT * FROM pg_catalog.unnest(moved)
-                   ON CONFLICT DO NOTHING RETURNING e.message_id, e.occurred_at, e.content_hash),
-             k AS MATERIALIZED (SELECT s.message_id, s.occurred_at, s.content_hash FROM s)
-        SELECT pg_catalog.count(*), mailstatus.merge_events(pg_catalog.array_agg(ROW(m.*)::mailstatus.event)) IS NULL INTO stored
-          FROM pg_catalog.unnest(moved) AS m
-          JOIN k ON k.message_id OPERATOR(pg_catalog.=) m.message_id AND k.occurred_at OPERATOR(pg_catalog.=) m.occurred_at
-                AND k.content_hash OPERATOR(pg_catalog.=) m.content_hash;
+        -- The new ones are merged from the rows moved here, by their keys.
+        moved := ARRAY(SELECT ROW(m.*)::mailstatus.event
+                         FROM pg_catalog.unnest(moved) AS m
+                         JOIN mailstatus.store_landed_events(moved) AS k
+                           ON k.new_message_id OPERATOR(pg_catalog.=) m.message_id
+                          AND k.new_occurred_at OPERATOR(pg_catalog.=) m.occurred_at
+                          AND k.new_content_hash OPERATOR(pg_catalog.=) m.content_hash);
+        stored := pg_catalog.cardinality(moved);
+        IF stored OPERATOR(pg_catalog.>) 0 THEN
+            PERFORM mailstatus.merge_events(moved);
+        END IF;
     END IF;
     duplicates := flushed OPERATOR(pg_catalog.-) stored;
     IF flushed OPERATOR(pg_catalog.>) 0 OR rejected OPERATOR(pg_catalog.>) 0 THEN
