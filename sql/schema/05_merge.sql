@@ -85,6 +85,51 @@ CREATE FUNCTION @extschema@.recipient_merge_counts(merged @extschema@.recipient[
 COMMENT ON FUNCTION @extschema@.recipient_merge_counts(@extschema@.recipient[], boolean[]) IS
     'What a merge into recipient (its rows as merged, and whether each was new) adds to the counters: a recipient''s added activity to its days, to each of its categories (a new category: all of it; its first categories take it from NULL), and its change of status';
 
+-- The upsert of merge_recipients, a statement of its own: on Citus, its rows go to the shards
+-- and come back column by column (in binary, not whole rows written out as text), and no
+-- task runs on the coordinator that would write out the calling function's variables as text.
+CREATE FUNCTION @extschema@.upsert_recipients(partials @extschema@.recipient[])
+    RETURNS TABLE (message_id text, email text, reached bigint, reached_human bigint, first_event_at timestamptz,
+                   last_event_at timestamptz, opens integer, machine_opens integer, clicks integer,
+                   reason @extschema@.timed_value, smtp_status @extschema@.timed_value,
+                   bounce_classification @extschema@.timed_value, custom_args @extschema@.timed_value,
+                   categories text[], activity @extschema@.activity, status_before @extschema@.mail_status,
+                   human_status_before @extschema@.mail_status, activity_added @extschema@.activity,
+                   categories_added text[], custom_args_changed boolean, was_inserted boolean)
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
+    INSERT INTO mailstatus.recipient AS r
+    SELECT p.* FROM pg_catalog.unnest(partials) AS p ORDER BY p.message_id, p.email
+    ON CONFLICT ON CONSTRAINT recipient_pkey DO UPDATE SET
+        reached = mailstatus.mail_status_reached_at_combine(r.reached, excluded.reached),
+        reached_human = mailstatus.mail_status_reached_at_combine(r.reached_human, excluded.reached_human),
+        first_event_at = LEAST(r.first_event_at, excluded.first_event_at),
+        last_event_at = GREATEST(r.last_event_at, excluded.last_event_at),
+        opens = r.opens OPERATOR(pg_catalog.+) excluded.opens,
+        machine_opens = r.machine_opens OPERATOR(pg_catalog.+) excluded.machine_opens,
+        clicks = r.clicks OPERATOR(pg_catalog.+) excluded.clicks,
+        reason = mailstatus.timed_value_merge(r.reason, excluded.reason),
+        smtp_status = mailstatus.timed_value_merge(r.smtp_status, excluded.smtp_status),
+        bounce_classification = mailstatus.timed_value_merge(r.bounce_classification, excluded.bounce_classification),
+        custom_args = mailstatus.timed_value_merge(r.custom_args, excluded.custom_args),
+        categories = mailstatus.category_set_merge(r.categories, excluded.categories),
+        activity = mailstatus.activity_merge(r.activity, excluded.activity),
+        status_before = mailstatus.mail_status_reached_status(r.reached),
+        human_status_before = mailstatus.mail_status_reached_status(r.reached_human),
+        activity_added = mailstatus.activity_added(r.activity, excluded.activity),
+        categories_added = mailstatus.category_set_added(r.categories, excluded.categories),
+        custom_args_changed = mailstatus.timed_value_jsonb(excluded.custom_args)
+                              IS DISTINCT FROM mailstatus.timed_value_jsonb(r.custom_args)
+    RETURNING r.message_id, r.email, r.reached, r.reached_human, r.first_event_at, r.last_event_at, r.opens,
+              r.machine_opens, r.clicks, r.reason, r.smtp_status, r.bounce_classification, r.custom_args,
+              r.categories, r.activity, r.status_before, r.human_status_before, r.activity_added,
+              r.categories_added, r.custom_args_changed, r.xmax OPERATOR(pg_catalog.=) '0'::xid;
+END $$;
+COMMENT ON FUNCTION @extschema@.upsert_recipients(@extschema@.recipient[]) IS
+    'Merges partial states into recipient with the aggregates'' combine functions, in key order; returns each row as merged and whether it was new';
+REVOKE ALL ON FUNCTION @extschema@.upsert_recipients(@extschema@.recipient[]) FROM PUBLIC;
+
 -- Merges partial states into the recipient state, with each aggregate's combine function,
 -- then brings the counters and the status-change log up to date from what the merge
 -- changed. One statement per table, tables always in this order and rows in key order:
@@ -106,29 +151,11 @@ DECLARE
     notified bigint;
 BEGIN
     WITH upserted AS (
-        INSERT INTO mailstatus.recipient AS r
-        SELECT p.* FROM pg_catalog.unnest(partials) AS p ORDER BY p.message_id, p.email
-        ON CONFLICT ON CONSTRAINT recipient_pkey DO UPDATE SET
-            reached = mailstatus.mail_status_reached_at_combine(r.reached, excluded.reached),
-            reached_human = mailstatus.mail_status_reached_at_combine(r.reached_human, excluded.reached_human),
-            first_event_at = LEAST(r.first_event_at, excluded.first_event_at),
-            last_event_at = GREATEST(r.last_event_at, excluded.last_event_at),
-            opens = r.opens OPERATOR(pg_catalog.+) excluded.opens,
-            machine_opens = r.machine_opens OPERATOR(pg_catalog.+) excluded.machine_opens,
-            clicks = r.clicks OPERATOR(pg_catalog.+) excluded.clicks,
-            reason = mailstatus.timed_value_merge(r.reason, excluded.reason),
-            smtp_status = mailstatus.timed_value_merge(r.smtp_status, excluded.smtp_status),
-            bounce_classification = mailstatus.timed_value_merge(r.bounce_classification, excluded.bounce_classification),
-            custom_args = mailstatus.timed_value_merge(r.custom_args, excluded.custom_args),
-            categories = mailstatus.category_set_merge(r.categories, excluded.categories),
-            activity = mailstatus.activity_merge(r.activity, excluded.activity),
-            status_before = mailstatus.mail_status_reached_status(r.reached),
-            human_status_before = mailstatus.mail_status_reached_status(r.reached_human),
-            activity_added = mailstatus.activity_added(r.activity, excluded.activity),
-            categories_added = mailstatus.category_set_added(r.categories, excluded.categories),
-            custom_args_changed = mailstatus.timed_value_jsonb(excluded.custom_args)
-                                  IS DISTINCT FROM mailstatus.timed_value_jsonb(r.custom_args)
-        RETURNING ROW(r.*)::mailstatus.recipient AS r, r.xmax OPERATOR(pg_catalog.=) '0'::xid AS was_inserted)
+        SELECT ROW(x.message_id, x.email, x.reached, x.reached_human, x.first_event_at, x.last_event_at, x.opens,
+                   x.machine_opens, x.clicks, x.reason, x.smtp_status, x.bounce_classification, x.custom_args,
+                   x.categories, x.activity, x.status_before, x.human_status_before, x.activity_added,
+                   x.categories_added, x.custom_args_changed)::mailstatus.recipient AS r, x.was_inserted
+          FROM mailstatus.upsert_recipients(partials) AS x)
     SELECT pg_catalog.array_agg(u.r), pg_catalog.array_agg(u.was_inserted),
            pg_catalog.array_agg((u.r).message_id) FILTER (WHERE u.unchanged_args IS NOT NULL),
            pg_catalog.array_agg((u.r).email) FILTER (WHERE u.unchanged_args IS NOT NULL),

@@ -25,6 +25,7 @@ events=${2:-15000}
 per_body=${3:-500}
 per_flush=${4:-10}
 reads=${5:-2000}
+idle=${MEASURE_IDLE_SECONDS:-15}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 bindir=$("${PG_CONFIG:-pg_config}" --bindir)
@@ -140,18 +141,27 @@ SELECT format('SELECT * FROM mailstatus.ingest_sendgrid_webhook(%L)', body)
 SQL
 }
 
-# CPU ticks of both sides for posting every body: "single_ticks citus_ticks coordinator_ticks".
+# CPU ticks a server spends idle (Citus' maintenance daemons, the deadlock detector, the
+# stats and WAL writers), per second, over $idle seconds: "cluster coordinator".
+idle_rate() {
+  local cb kb ca ka
+  cb=$(cluster_ticks "$@"); kb=$(cpu_ticks "$1")
+  sleep "$idle"
+  ca=$(cluster_ticks "$@"); ka=$(cpu_ticks "$1")
+  echo "$(echo "($ca - $cb) / $idle" | bc -l) $(echo "($ka - $kb) / $idle" | bc -l)"
+}
+
+# CPU ticks of a side for posting every body, and the same less what it spends idle for as
+# long as the posting took (wall time serves only that): "ticks net coordinator_ticks
+# coordinator_net". The single side passes just its port.
 measure_ingest() {
-  local single_mode=$1 citus_mode=$2 s=0 c=0 k=0 before after cb ca
-  before=$(cpu_ticks "$single"); ingest "$single" "$single_mode"; after=$(cpu_ticks "$single")
-  s=$((after - before))
-  if [ "$citus_mode" != none ]; then
-    before=$(cluster_ticks "$coordinator" "${workers[@]}"); cb=$(cpu_ticks "$coordinator")
-    ingest "$coordinator" "$citus_mode"
-    after=$(cluster_ticks "$coordinator" "${workers[@]}"); ca=$(cpu_ticks "$coordinator")
-    c=$((after - before)); k=$((ca - cb))
-  fi
-  echo "$s $c $k"
+  local mode=$1; shift
+  local rate krate cb kb ca ka start end
+  read -r rate krate <<<"$(idle_rate "$@")"
+  cb=$(cluster_ticks "$@"); kb=$(cpu_ticks "$1"); start=$(date +%s.%N)
+  ingest "$1" "$mode"
+  end=$(date +%s.%N); ca=$(cluster_ticks "$@"); ka=$(cpu_ticks "$1")
+  echo "$((ca - cb)) $(echo "$ca - $cb - $rate * ($end - $start)" | bc -l) $((ka - kb)) $(echo "$ka - $kb - $krate * ($end - $start)" | bc -l)"
 }
 
 # CPU ticks of a pgbench script of $reads calls, one client.
@@ -196,24 +206,29 @@ printf 'CPU seconds of every process of each cluster, as ratios to the single se
 
 # One server: landing against direct.
 setup "$single" direct
-read -r direct_ticks _ _ <<<"$(measure_ingest direct none)"
+read -r direct_ticks direct_net _ _ <<<"$(measure_ingest direct "$single")"
 setup "$single" landing
-read -r landing_ticks _ _ <<<"$(measure_ingest landing none)"
-printf '%-52s %8s\n' 'one server, landing / direct' "$(ratio "$landing_ticks" "$direct_ticks")"
-printf '%-52s %8s\n' 'one server, direct, CPU seconds per 1000 events' "$(ratio "$direct_ticks * 1000" "$ticks * $posted")"
+read -r landing_ticks landing_net _ _ <<<"$(measure_ingest landing "$single")"
+printf '%-56s %8s %8s\n' '' 'CPU' 'net'
+printf '%-56s %8s %8s\n' 'one server, landing / direct' "$(ratio "$landing_ticks" "$direct_ticks")" "$(ratio "$landing_net" "$direct_net")"
+printf '%-56s %8s %8s\n' 'one server, direct, CPU seconds per 1000 events' \
+  "$(ratio "$direct_ticks * 1000" "$ticks * $posted")" "$(ratio "$direct_net * 1000" "$ticks * $posted")"
 
-printf '\n%-44s %10s %12s %14s %15s %5s\n' 'Citus / one server (CPU per event)' 'cluster' 'coordinator' 'is_suppressed' 'message_status' 'same'
+printf '\nCitus / one server in direct mode, CPU per event ("net": less what each cluster spends idle in as long)\n'
+printf '%-44s %8s %8s %12s %8s %14s %15s %5s\n' '' 'cluster' 'net' 'coordinator' 'net' 'is_suppressed' 'message_status' 'same'
 for config in "${configs[@]}"; do
   IFS=: read -r mode shards conns <<<"$config"
   setup "$single" direct
   setup "$coordinator" "$mode" "$shards"
-  read -r s c k <<<"$(measure_ingest direct "$mode")"
+  read -r s s_net _ _ <<<"$(measure_ingest direct "$single")"
+  read -r c c_net k k_net <<<"$(measure_ingest "$mode" "$coordinator" "${workers[@]}")"
   on "$single" -c 'VACUUM ANALYZE' >/dev/null
   on "$coordinator" -c 'VACUUM ANALYZE' >/dev/null
   sup_single=$(read_ticks "$work/is_suppressed.sql" "$single")
   sup_citus=$(PGOPTIONS="-c citus.max_cached_conns_per_worker=$conns" read_ticks "$work/is_suppressed.sql" "$coordinator" "${workers[@]}")
   msg_single=$(read_ticks "$work/message_status.sql" "$single")
   msg_citus=$(PGOPTIONS="-c citus.max_cached_conns_per_worker=$conns" read_ticks "$work/message_status.sql" "$coordinator" "${workers[@]}")
-  printf '%-44s %10s %12s %14s %15s %5s\n' "$mode, $shards shards, $conns cached connections" \
-    "$(ratio "$c" "$s")" "$(ratio "$k" "$s")" "$(ratio "$sup_citus" "$sup_single")" "$(ratio "$msg_citus" "$msg_single")" "$(same_state)"
+  printf '%-44s %8s %8s %12s %8s %14s %15s %5s\n' "$mode, $shards shards, $conns cached connections" \
+    "$(ratio "$c" "$s")" "$(ratio "$c_net" "$s_net")" "$(ratio "$k" "$s")" "$(ratio "$k_net" "$s_net")" \
+    "$(ratio "$sup_citus" "$sup_single")" "$(ratio "$msg_citus" "$msg_single")" "$(same_state)"
 done
