@@ -80,10 +80,12 @@ REVOKE ALL ON FUNCTION @extschema@.store_landed_rejects(@extschema@.landed_rejec
 -- The flush itself, for a caller holding the flush lock. The retention window is read
 -- FOR SHARE as a direct post reads it, so drop_event_partitions waits for the flush; an
 -- event landed before the window moved but flushed after it is rejected with the reason
--- ingest gives (its month is gone).
+-- ingest gives (its month is gone). On Citus, one connection per worker runs every task of
+-- a flush (a background job, not a query to answer fast): the fewest connections to open,
+-- keep and commit in two phases; the setting means nothing without Citus.
 CREATE FUNCTION @extschema@.flush_landed(OUT flushed bigint, OUT stored bigint, OUT duplicates bigint, OUT rejected bigint)
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp
-    SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' AS $$
+    SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' SET citus.max_adaptive_executor_pool_size = 1 AS $$
 DECLARE
     window_start timestamptz;
     moved mailstatus.event[];
