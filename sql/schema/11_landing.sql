@@ -50,20 +50,21 @@ REVOKE ALL ON FUNCTION @extschema@.flush_lock_key() FROM PUBLIC;
 -- Each statement that writes the moved rows to a Citus table runs in a function of its own,
 -- with those rows as its only variable: Citus writes out every variable of the calling
 -- PL/pgSQL function as text whenever a statement runs a task on the coordinator itself.
-CREATE FUNCTION @extschema@.store_landed_events(events @extschema@.event[])
+CREATE FUNCTION @extschema@.store_landed_events()
     RETURNS TABLE (new_message_id text, new_occurred_at timestamptz, new_content_hash bigint)
-    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    -- In key order, as ingest sends them; only the keys of the new ones come back (on Citus,
-    -- in binary).
+    -- From the session's table of moved rows (pg_temp.mailstatus_flushing), in key order, as
+    -- ingest sends them; only the keys of the new ones come back (on Citus, in binary). Not
+    -- from an array: Citus would copy an array value with the query at every planning step.
     RETURN QUERY
     INSERT INTO mailstatus.event AS e
-    SELECT v.* FROM pg_catalog.unnest(events) AS v ORDER BY v.message_id, v.email, v.occurred_at, v.content_hash
+    SELECT v.* FROM pg_temp.mailstatus_flushing AS v ORDER BY v.message_id, v.email, v.occurred_at, v.content_hash
     ON CONFLICT DO NOTHING RETURNING e.message_id, e.occurred_at, e.content_hash;
 END $$;
-COMMENT ON FUNCTION @extschema@.store_landed_events(@extschema@.event[]) IS
-    'Stores flushed events in mailstatus.event (once: ON CONFLICT DO NOTHING); returns the keys of the new ones';
-REVOKE ALL ON FUNCTION @extschema@.store_landed_events(@extschema@.event[]) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.store_landed_events() IS
+    'Stores the events a flush moved (pg_temp.mailstatus_flushing) in mailstatus.event (once: ON CONFLICT DO NOTHING); returns the keys of the new ones';
+REVOKE ALL ON FUNCTION @extschema@.store_landed_events() FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.store_landed_rejects(rejects @extschema@.landed_reject[])
     RETURNS void
@@ -92,23 +93,27 @@ DECLARE
     rejects mailstatus.landed_reject[];
 BEGIN
     SELECT r.retained_since INTO window_start FROM mailstatus.event_retention r FOR SHARE;
+    -- The moved rows wait in a table of the session, emptied by every flush.
+    IF pg_catalog.to_regclass('pg_temp.mailstatus_flushing') IS NULL THEN
+        CREATE TEMPORARY TABLE mailstatus_flushing (LIKE mailstatus.event);
+    ELSE
+        TRUNCATE pg_temp.mailstatus_flushing;
+    END IF;
     WITH m AS (DELETE FROM mailstatus.landed_event l RETURNING l.*)
-    SELECT pg_catalog.array_agg(ROW(m.*)::mailstatus.event) INTO moved FROM m;
+    INSERT INTO pg_temp.mailstatus_flushing SELECT * FROM m;
     WITH m AS (DELETE FROM mailstatus.landed_reject l RETURNING l.*)
     SELECT pg_catalog.array_agg(ROW(m.*)::mailstatus.landed_reject) INTO rejects FROM m;
     -- Late events of dropped months join the rejects.
-    IF window_start IS NOT NULL AND EXISTS (SELECT FROM pg_catalog.unnest(moved) AS e
-                                             WHERE e.occurred_at OPERATOR(pg_catalog.<) window_start) THEN
-        rejects := COALESCE(rejects, '{}') OPERATOR(pg_catalog.||) ARRAY(
-            SELECT ROW(mailstatus.content_key(mailstatus.event_payload(e)), e.received_at,
+    IF window_start IS NOT NULL THEN
+        WITH late AS (DELETE FROM pg_temp.mailstatus_flushing e WHERE e.occurred_at OPERATOR(pg_catalog.<) window_start RETURNING e.*)
+        SELECT COALESCE(rejects, '{}') OPERATOR(pg_catalog.||) COALESCE(pg_catalog.array_agg(
+                   ROW(mailstatus.content_key(mailstatus.event_payload(ROW(e.*)::mailstatus.event)), e.received_at,
                        pg_catalog.format('the event occurred at %s+00, before the retention window: events before %s+00 are no longer kept',
                                          e.occurred_at::timestamp, window_start::timestamp),
-                       mailstatus.event_payload(e))::mailstatus.landed_reject
-              FROM pg_catalog.unnest(moved) AS e
-             WHERE e.occurred_at OPERATOR(pg_catalog.<) window_start);
-        moved := ARRAY(SELECT e FROM pg_catalog.unnest(moved) AS e WHERE e.occurred_at OPERATOR(pg_catalog.>=) window_start);
+                       mailstatus.event_payload(ROW(e.*)::mailstatus.event))::mailstatus.landed_reject), '{}')
+          INTO rejects FROM late e;
     END IF;
-    flushed := COALESCE(pg_catalog.cardinality(moved), 0);
+    flushed := (SELECT pg_catalog.count(*) FROM pg_temp.mailstatus_flushing);
     rejected := COALESCE(pg_catalog.cardinality(rejects), 0);
     stored := 0;
     IF rejected OPERATOR(pg_catalog.>) 0 THEN
@@ -118,8 +123,8 @@ BEGIN
         PERFORM mailstatus.ensure_event_default_partition();
         -- The new ones are merged from the rows moved here, by their keys.
         moved := ARRAY(SELECT ROW(m.*)::mailstatus.event
-                         FROM pg_catalog.unnest(moved) AS m
-                         JOIN mailstatus.store_landed_events(moved) AS k
+                         FROM pg_temp.mailstatus_flushing AS m
+                         JOIN mailstatus.store_landed_events() AS k
                            ON k.new_message_id OPERATOR(pg_catalog.=) m.message_id
                           AND k.new_occurred_at OPERATOR(pg_catalog.=) m.occurred_at
                           AND k.new_content_hash OPERATOR(pg_catalog.=) m.content_hash);
@@ -129,6 +134,7 @@ BEGIN
         END IF;
     END IF;
     duplicates := flushed OPERATOR(pg_catalog.-) stored;
+    TRUNCATE pg_temp.mailstatus_flushing;
     IF flushed OPERATOR(pg_catalog.>) 0 OR rejected OPERATOR(pg_catalog.>) 0 THEN
         INSERT INTO mailstatus.landing_flush AS f (flushed_at) VALUES (pg_catalog.now())
         ON CONFLICT (single_row) DO UPDATE SET flushed_at = excluded.flushed_at;

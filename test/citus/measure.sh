@@ -46,7 +46,9 @@ stop_all() {
 }
 trap stop_all EXIT
 
-common="-c fsync=off -c shared_buffers=256MB -c max_wal_size=4GB -c checkpoint_timeout=30min"
+# MEASURE_SERVER_OPTIONS adds settings to every server (e.g. "-c autovacuum=off" to leave out
+# what autovacuum does meanwhile: on 32 shards it analyzes 32 times as many tables).
+common="-c fsync=off -c shared_buffers=256MB -c max_wal_size=4GB -c checkpoint_timeout=30min ${MEASURE_SERVER_OPTIONS:-}"
 start_node() {
   local port=$1; shift
   rm -rf "$work/node$port"
@@ -199,9 +201,9 @@ ratio() { echo "scale=2; ($1) / ($2)" | bc -l | sed 's/^\./0./'; }
 printf '\n%s events of bench/traffic.sql in %s bodies of %s (ingest_sendgrid_webhook, each its own transaction);\n' \
   "$posted" "$bodies" "$per_body"
 printf 'landing mode: a flush every %s bodies and at the end. Reads: %s pgbench calls, one client.\n' "$per_flush" "$reads"
-printf 'Citus %s, 2 workers and the coordinator on one machine with %s cores (load average %s).\n' \
+printf 'Citus %s, 2 workers and the coordinator on one machine with %s cores (load average %s); server options: %s.\n' \
   "$(on "$coordinator" -At -c "SELECT extversion FROM pg_extension WHERE extname = 'citus'")" "$(nproc)" \
-  "$(cut -d' ' -f1 /proc/loadavg)"
+  "$(cut -d' ' -f1 /proc/loadavg)" "${MEASURE_SERVER_OPTIONS:-none}"
 printf 'CPU seconds of every process of each cluster, as ratios to the single server (direct mode).\n\n'
 
 # One server: landing against direct.
