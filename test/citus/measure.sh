@@ -7,15 +7,20 @@
 # Defaults: 15000 events of bench/traffic.sql (realistic SendGrid traffic, ~2% of the bodies
 # posted twice) in bodies of 500, posted one by one as the webhook handler does
 # (ingest_sendgrid_webhook, each its own transaction, one session per server). In landing
-# mode a flush runs after every BODIES_PER_FLUSH bodies (10: 5000 events; the interval's
-# worth of posts) and once at the end; posts never flush by themselves
-# (mailstatus.flush_interval is a day), so the count of flushes is the same on every run.
-# Then READS calls of is_suppressed(email) and of message_status for one message
-# (pgbench, one client, random keys of the traffic), CPU per call.
-# A cluster's CPU: its postmaster's own and reaped children's (utime, stime, cutime, cstime
-# in /proc/PID/stat), and every live child's, before and after (CPU time, unlike wall time,
-# hardly moves with other load on the machine). Each configuration starts from empty
-# tables; the states are compared after each.
+# mode a flush runs after every BODIES_PER_FLUSH bodies (10: 5000 events, an interval's worth
+# of posts) and after the last; posts never flush by themselves (mailstatus.flush_interval is
+# a day), so the count of flushes is the same on every run. The first bodies
+# (MEASURE_WARM_BODIES, 4) and, in landing mode, a flush come before the measure, in the same
+# session: its caches and its connections to every shard are warm, as a long-lived handler's
+# and flusher's are; what a new session's first flush costs is printed apart ("cold flush").
+# Then READS calls of is_suppressed(email) and of message_status for one message (pgbench,
+# one client, random keys of the traffic), CPU per call.
+# A cluster's CPU: its postmaster's own and reaped children's (utime, stime, cutime, cstime in
+# /proc/PID/stat) and every live child's, at the start and at the end of the measured part;
+# "net" also takes off what the cluster spends idle (measured for MEASURE_IDLE_SECONDS before)
+# for as long as the part took: Citus' maintenance daemons run whatever the load. Each
+# configuration starts from empty tables; the states are compared after each.
+# MEASURE_CONFIGS picks the Citus configurations (mode:shards:cached connections).
 # Run as the server's user, with PG_CONFIG set. Needs pgbench and bc.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,6 +30,7 @@ events=${2:-15000}
 per_body=${3:-500}
 per_flush=${4:-10}
 reads=${5:-2000}
+warm=${MEASURE_WARM_BODIES:-4}
 idle=${MEASURE_IDLE_SECONDS:-15}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
@@ -129,41 +135,74 @@ SQL
   on "$port" -c 'CHECKPOINT' >/dev/null
 }
 
+# Ticks of servers (by port), for psql's \! inside a session: "cluster coordinator time".
+cat > "$work/ticks.sh" <<EOF
+#!/usr/bin/env bash
+total=0 first=
+for port in "\$@"; do
+  pm=\$(head -1 "$work/node\$port/postmaster.pid")
+  t=\$(cat /proc/[0-9]*/stat 2>/dev/null | sed 's/^\\([0-9]*\\) .*) /\\1 /' |
+      awk -v pm="\$pm" '\$1 == pm || \$3 == pm { total += \$13 + \$14 + \$15 + \$16 } END { print total + 0 }')
+  total=\$((total + t)); first=\${first:-\$t}
+done
+echo "\$total \$first \$(date +%s.%N)"
+EOF
+chmod +x "$work/ticks.sh"
+
 # Posts every body, one statement (and transaction) each, from one session (as a webhook
 # handler's pooled connection; on Citus its connections to the workers are kept between
 # statements); in landing mode a flush after every $per_flush bodies, and after the last.
+# The first $warm bodies (and, in landing mode, a flush) come before the measure: the session
+# and its connections to every shard warm, as a long-lived handler's and flusher's are (a
+# new session's first flush opens every shard: cold_flush measures that apart). Writes the
+# ticks at the start and at the end of the measured part to $work/window.
 ingest() {
-  local port=$1 mode=$2
+  local mode=$1; shift
+  rm -f "$work/window"
   PGOPTIONS="-c mailstatus.ingest_mode=$mode -c mailstatus.flush_interval=86400 -c citus.max_cached_conns_per_worker=${conns:-1}" \
-    on "$port" -At >/dev/null <<SQL
+    on "$1" -At >/dev/null <<SQL
 SELECT format('SELECT * FROM mailstatus.ingest_sendgrid_webhook(%L)', body)
-       || CASE WHEN '$mode' = 'landing' AND (seq % $per_flush = 0 OR seq = $bodies) THEN '; SELECT * FROM mailstatus.flush()' ELSE '' END
-  FROM bench.body ORDER BY body_no
+       || CASE WHEN '$mode' = 'landing' AND seq = $warm THEN '; SELECT * FROM mailstatus.flush()' ELSE '' END
+  FROM bench.body WHERE seq <= $warm ORDER BY body_no
 \\gexec
+\\! $work/ticks.sh $* >> $work/window
+SELECT format('SELECT * FROM mailstatus.ingest_sendgrid_webhook(%L)', body)
+       || CASE WHEN '$mode' = 'landing' AND ((seq - $warm) % $per_flush = 0 OR seq = $bodies) THEN '; SELECT * FROM mailstatus.flush()' ELSE '' END
+  FROM bench.body WHERE seq > $warm ORDER BY body_no
+\\gexec
+\\! $work/ticks.sh $* >> $work/window
 SQL
 }
 
 # CPU ticks a server spends idle (Citus' maintenance daemons, the deadlock detector, the
 # stats and WAL writers), per second, over $idle seconds: "cluster coordinator".
 idle_rate() {
-  local cb kb ca ka
-  cb=$(cluster_ticks "$@"); kb=$(cpu_ticks "$1")
-  sleep "$idle"
-  ca=$(cluster_ticks "$@"); ka=$(cpu_ticks "$1")
-  echo "$(echo "($ca - $cb) / $idle" | bc -l) $(echo "($ka - $kb) / $idle" | bc -l)"
+  local a b
+  a=$("$work/ticks.sh" "$@"); sleep "$idle"; b=$("$work/ticks.sh" "$@")
+  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); d = y[3] - x[3]; print (y[1] - x[1]) / d, (y[2] - x[2]) / d }'
 }
 
-# CPU ticks of a side for posting every body, and the same less what it spends idle for as
-# long as the posting took (wall time serves only that): "ticks net coordinator_ticks
+# CPU ticks of a side for posting the measured bodies, and the same less what it spends idle
+# for as long as that took (wall time serves only that): "ticks net coordinator_ticks
 # coordinator_net". The single side passes just its port.
 measure_ingest() {
   local mode=$1; shift
-  local rate krate cb kb ca ka start end
+  local rate krate
   read -r rate krate <<<"$(idle_rate "$@")"
-  cb=$(cluster_ticks "$@"); kb=$(cpu_ticks "$1"); start=$(date +%s.%N)
-  ingest "$1" "$mode"
-  end=$(date +%s.%N); ca=$(cluster_ticks "$@"); ka=$(cpu_ticks "$1")
-  echo "$((ca - cb)) $(echo "$ca - $cb - $rate * ($end - $start)" | bc -l) $((ka - kb)) $(echo "$ka - $kb - $krate * ($end - $start)" | bc -l)"
+  ingest "$mode" "$@"
+  awk -v r="$rate" -v k="$krate" 'NR == 1 { c = $1; f = $2; t = $3 } NR == 2 { d = $3 - t; print $1 - c, $1 - c - r * d, $2 - f, $2 - f - k * d }' "$work/window"
+}
+
+# CPU ticks (whole cluster) of a new session's first flush, after one more body landed: what
+# opening every shard costs, once per session.
+cold_flush() {
+  local a b
+  PGOPTIONS="-c mailstatus.ingest_mode=landing -c mailstatus.flush_interval=86400" on "$1" -At >/dev/null \
+    -c "SELECT * FROM mailstatus.ingest_sendgrid_webhook((SELECT replace(body, '\"sg_event_id\": \"', '\"sg_event_id\": \"cold-') FROM bench.body WHERE seq = 1))"
+  a=$("$work/ticks.sh" "$@")
+  PGOPTIONS="-c citus.max_cached_conns_per_worker=${conns:-1}" on "$1" -At >/dev/null -c "SELECT * FROM mailstatus.flush()"
+  b=$("$work/ticks.sh" "$@")
+  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); print y[1] - x[1] }'
 }
 
 # CPU ticks of a pgbench script of $reads calls, one client.
@@ -198,13 +237,17 @@ same_state() {
 
 ratio() { echo "scale=2; ($1) / ($2)" | bc -l | sed 's/^\./0./'; }
 
+measured=$(on "$single" -At -c "SELECT sum(json_array_length(body::json)) FROM bench.body WHERE seq > $warm")
 printf '\n%s events of bench/traffic.sql in %s bodies of %s (ingest_sendgrid_webhook, each its own transaction);\n' \
   "$posted" "$bodies" "$per_body"
+printf 'measured: the %s events posted after the first %s bodies (and, in landing mode, a flush) warmed the session.\n' \
+  "$measured" "$warm"
 printf 'landing mode: a flush every %s bodies and at the end. Reads: %s pgbench calls, one client.\n' "$per_flush" "$reads"
 printf 'Citus %s, 2 workers and the coordinator on one machine with %s cores (load average %s); server options: %s.\n' \
   "$(on "$coordinator" -At -c "SELECT extversion FROM pg_extension WHERE extname = 'citus'")" "$(nproc)" \
   "$(cut -d' ' -f1 /proc/loadavg)" "${MEASURE_SERVER_OPTIONS:-none}"
-printf 'CPU seconds of every process of each cluster, as ratios to the single server (direct mode).\n\n'
+printf '%s\n%s\n\n' 'CPU seconds of every process of each cluster, as ratios to the single server (direct mode); "cold flush": a new' \
+  "session's first flush (one body), in events' worth of one server's direct ingest."
 
 # One server: landing against direct.
 setup "$single" direct
@@ -214,10 +257,10 @@ read -r landing_ticks landing_net _ _ <<<"$(measure_ingest landing "$single")"
 printf '%-56s %8s %8s\n' '' 'CPU' 'net'
 printf '%-56s %8s %8s\n' 'one server, landing / direct' "$(ratio "$landing_ticks" "$direct_ticks")" "$(ratio "$landing_net" "$direct_net")"
 printf '%-56s %8s %8s\n' 'one server, direct, CPU seconds per 1000 events' \
-  "$(ratio "$direct_ticks * 1000" "$ticks * $posted")" "$(ratio "$direct_net * 1000" "$ticks * $posted")"
+  "$(ratio "$direct_ticks * 1000" "$ticks * $measured")" "$(ratio "$direct_net * 1000" "$ticks * $measured")"
 
 printf '\nCitus / one server in direct mode, CPU per event ("net": less what each cluster spends idle in as long)\n'
-printf '%-44s %8s %8s %12s %8s %14s %15s %5s\n' '' 'cluster' 'net' 'coordinator' 'net' 'is_suppressed' 'message_status' 'same'
+printf '%-44s %8s %8s %12s %8s %14s %15s %5s %11s\n' '' 'cluster' 'net' 'coordinator' 'net' 'is_suppressed' 'message_status' 'same' 'cold flush'
 for config in "${configs[@]}"; do
   IFS=: read -r mode shards conns <<<"$config"
   setup "$single" direct
@@ -230,7 +273,11 @@ for config in "${configs[@]}"; do
   sup_citus=$(PGOPTIONS="-c citus.max_cached_conns_per_worker=$conns" read_ticks "$work/is_suppressed.sql" "$coordinator" "${workers[@]}")
   msg_single=$(read_ticks "$work/message_status.sql" "$single")
   msg_citus=$(PGOPTIONS="-c citus.max_cached_conns_per_worker=$conns" read_ticks "$work/message_status.sql" "$coordinator" "${workers[@]}")
-  printf '%-44s %8s %8s %12s %8s %14s %15s %5s\n' "$mode, $shards shards, $conns cached connections" \
+  same=$(same_state)
+  # What a new session's first flush costs, in events' worth of one server's direct ingest.
+  cold=""
+  if [ "$mode" = landing ]; then cold=$(ratio "$(cold_flush "$coordinator" "${workers[@]}") * $measured" "$s"); fi
+  printf '%-44s %8s %8s %12s %8s %14s %15s %5s %11s\n' "$mode, $shards shards, $conns cached connections" \
     "$(ratio "$c" "$s")" "$(ratio "$c_net" "$s_net")" "$(ratio "$k" "$s")" "$(ratio "$k_net" "$s_net")" \
-    "$(ratio "$sup_citus" "$sup_single")" "$(ratio "$msg_citus" "$msg_single")" "$(same_state)"
+    "$(ratio "$sup_citus" "$sup_single")" "$(ratio "$msg_citus" "$msg_single")" "$same" "$cold"
 done

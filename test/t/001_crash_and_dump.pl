@@ -117,6 +117,25 @@ is($node->safe_psql('postgres', q{SELECT (SELECT count(*) FROM mailstatus.recipi
 	'0', 'a call killed in flight merged nothing into the state');
 state_is_right('postgres', 'after the second crash, every state row agrees with the events kept');
 
+# Landing mode: a post that landed is durable before any flush: it survives a crash unflushed,
+# and the flush after the restart merges it once.
+$node->safe_psql('postgres', q{
+  INSERT INTO mailstatus.landing_flush (flushed_at) VALUES (now()) ON CONFLICT (single_row) DO UPDATE SET flushed_at = now();
+  SET mailstatus.ingest_mode = landing;
+  SET mailstatus.flush_interval = '1d';
+  SELECT * FROM mailstatus.ingest_sendgrid_event(batch(1001, 500));
+});
+$node->stop('immediate');
+$node->start;
+is($node->safe_psql('postgres', q{SELECT (SELECT count(*) FROM mailstatus.landed_event) || ' ' || (SELECT count(*) FROM mailstatus.landed_reject)
+                                       || ' ' || (SELECT count(*) FROM mailstatus.recipient WHERE message_id = 'M1001')}),
+	'500 1 0', 'a landed post survives a crash, not yet merged');
+is($node->safe_psql('postgres', 'SELECT flushed || \' \' || stored || \' \' || rejected FROM mailstatus.flush()'),
+	'500 500 1', 'the flush after the restart moves it');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM mailstatus.recipient WHERE message_id = 'M1001'}),
+	'500', 'and merges every recipient once');
+state_is_right('postgres', 'after a crash in landing mode and a flush, every state row agrees with the events kept');
+
 # pg_dump / pg_restore round trip, with monthly partitions, the default one, a retention
 # window, a send, a lifted suppression and a webhook key (whose signing key test/webhook has).
 $node->safe_psql('postgres', q{
