@@ -94,9 +94,13 @@ counter_row(CounterRows *rows, int32 day, text *category)
 	return row;
 }
 
-/* Adds sign times an activity to the rows of a category (NULL: no category). */
+/*
+ * Adds sign times an activity to the rows of a category (NULL: no category).
+ * Every product is of int64s: a flag or count is unsigned, and -1 times an
+ * unsigned 1 is 2^32 - 1.
+ */
 static void
-count_activity(CounterRows *rows, struct varlena *activity, text *category, int sign)
+count_activity(CounterRows *rows, struct varlena *activity, text *category, int64 sign)
 {
 	ActivityDay *days;
 	int			n;
@@ -109,7 +113,7 @@ count_activity(CounterRows *rows, struct varlena *activity, text *category, int 
 		CounterRow *row = counter_row(rows, days[i].day, category);
 
 		for (int flag = 0; flag < ACTIVITY_NFLAGS; flag++)
-			row->counts[flag] += sign * ((days[i].flags >> flag) & 1);
+			row->counts[flag] += sign * (int64) ((days[i].flags >> flag) & 1);
 		row->counts[ACTIVITY_NFLAGS] += sign * (int64) days[i].machine_opens;
 		row->counts[ACTIVITY_NFLAGS + 1] += sign * (int64) days[i].clicks;
 	}
