@@ -3,14 +3,17 @@
  *
  * A call maps every element (sendgrid_event.c), rejects the ones that cannot
  * be stored (once each, by content), attributes async bounces to their send,
- * and sorts the events by recipient, time and content hash, so concurrent,
- * overlapping batches take their locks in one order.  Each chunk of events
- * is one statement: INSERT ... ON CONFLICT DO NOTHING into mailstatus.event
- * through the executor (triggers on the table fire), RETURNING the rows that
- * were new, whose partial states merge_events merges into the state tables
- * with the aggregates' combine functions.  Rejects are written first, in key
- * order too.  Stored and duplicate counts come from RETURNING: on Citus the
- * command's own count also holds the duplicates.
+ * and sorts the events by recipient, time and content hash.  Then it takes
+ * its locks in one order, the same for every post, across all its statements
+ * (so concurrent, overlapping posts wait for each other and never deadlock):
+ * its rejects in key order; its events in key order, a chunk per statement
+ * (INSERT ... ON CONFLICT DO NOTHING into mailstatus.event through the
+ * executor, so triggers on the table fire, RETURNING the rows that were new);
+ * then all its new events at once to merge_events, which merges their partial
+ * states into the state tables with the aggregates' combine functions, one
+ * statement per table: recipients in key order, the counters, the
+ * suppressions.  Stored and duplicate counts come from RETURNING: on Citus
+ * the command's own count also holds the duplicates.
  *
  * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
@@ -39,7 +42,7 @@
 
 #include "ingest.h"
 
-/* Events or rejects per statement: bounds the arrays a huge body builds at once. */
+/* Events or rejects inserted per statement: bounds the arrays a huge body builds at once. */
 #define INGEST_CHUNK_ROWS 1000
 #define DIGEST_BYTES 32
 
@@ -56,7 +59,8 @@ typedef struct IngestPlans
 {
 	Oid			event_relid;
 	Oid			rejected_relid;
-	SPIPlanPtr	store_events;
+	SPIPlanPtr	insert_events;
+	SPIPlanPtr	merge_events;
 	SPIPlanPtr	insert_rejects;
 	SPIPlanPtr	attribute_bounce;
 } IngestPlans;
@@ -205,24 +209,26 @@ ingest_plans_refresh(void)
 	Oid			rejected_relid = mailstatus_table_oid("rejected_event");
 	Oid			argtypes[3];
 
-	if (ingest_plans.store_events != NULL &&
+	if (ingest_plans.insert_events != NULL &&
 		ingest_plans.event_relid == event_relid &&
 		ingest_plans.rejected_relid == rejected_relid)
 		return;
-	if (ingest_plans.store_events != NULL)
+	if (ingest_plans.insert_events != NULL)
 	{
-		SPI_freeplan(ingest_plans.store_events);
+		SPI_freeplan(ingest_plans.insert_events);
+		SPI_freeplan(ingest_plans.merge_events);
 		SPI_freeplan(ingest_plans.insert_rejects);
 		SPI_freeplan(ingest_plans.attribute_bounce);
 	}
 	memset(&ingest_plans, 0, sizeof(IngestPlans));
 
 	argtypes[0] = get_array_type(get_rel_type_id(event_relid));
-	ingest_plans.store_events = prepare_kept_plan(
+	ingest_plans.insert_events = prepare_kept_plan(
 		"WITH stored AS (INSERT INTO mailstatus.event AS e SELECT * FROM pg_catalog.unnest($1) "
 		"ON CONFLICT DO NOTHING RETURNING ROW(e.*)::mailstatus.event AS e) "
-		"SELECT pg_catalog.count(*), mailstatus.merge_events(pg_catalog.array_agg(s.e)) FROM stored s",
+		"SELECT pg_catalog.array_agg(s.e) FROM stored s",
 		1, argtypes);
+	ingest_plans.merge_events = prepare_kept_plan("SELECT mailstatus.merge_events($1)", 1, argtypes);
 
 	argtypes[0] = TEXTARRAYOID;
 	argtypes[1] = TEXTARRAYOID;
@@ -460,35 +466,59 @@ store_rejects(IngestBatch *batch)
 	}
 }
 
-/* Stores events[0..n) and merges the new ones into the state, as one statement; returns how many were new. */
-static uint64
-store_event_chunk(StoredEvent *events, int n, Oid rowtype)
+/* Inserts events[0..n) in one statement; the new ones join the post's new events. */
+static void
+insert_event_chunk(StoredEvent *events, int n, Oid rowtype, ArrayBuildState *new_events)
 {
 	Datum	   *rows = palloc(sizeof(Datum) * n);
 	Datum		args[1];
-	uint64		stored;
+	Datum		inserted;
 	bool		isnull;
 
 	for (int i = 0; i < n; i++)
 		rows[i] = HeapTupleGetDatum(events[i].tuple);
 	args[0] = PointerGetDatum(construct_array(rows, n, rowtype, -1, false, TYPALIGN_DOUBLE));
-	if (SPI_execute_plan(ingest_plans.store_events, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(ingest_plans.insert_events, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not store events");
-	stored = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	inserted = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+	{
+		ArrayIterator it = array_create_iterator(DatumGetArrayTypeP(inserted), 0, NULL);
+		Datum		row;
+		bool		row_isnull;
+
+		while (array_iterate(it, &row, &row_isnull))
+			accumArrayResult(new_events, row, row_isnull, rowtype, new_events->mcontext);
+		array_free_iterator(it);
+	}
 	SPI_freetuptable(SPI_tuptable);
 	for (int i = 0; i < n; i++)
 		heap_freetuple(events[i].tuple);
 	pfree(DatumGetPointer(args[0]));
 	pfree(rows);
-	return stored;
 }
 
-/* Stores a batch: rejects first (once each), then events in key order, chunk by chunk. */
+/* Merges all the new events of a post into the state, in one statement (one per state table within it). */
+static void
+merge_new_events(ArrayBuildState *new_events)
+{
+	Datum		args[1];
+
+	args[0] = makeArrayResult(new_events, CurrentMemoryContext);
+	if (SPI_execute_plan(ingest_plans.merge_events, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not merge events into the state");
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * Stores a batch: rejects first (once each), then events in key order, chunk
+ * by chunk, then the new ones merged into the state at once.
+ */
 IngestCounts
 ingest_batch_store(IngestBatch *batch)
 {
 	IngestCounts counts = {0, 0, batch->nrejected};
-	uint64		stored = 0;
+	ArrayBuildState *new_events;
 
 	if (batch->nevents == 0 && batch->nrejected == 0)
 		return counts;
@@ -498,14 +528,17 @@ ingest_batch_store(IngestBatch *batch)
 	if (batch->nrejected > 0)
 		store_rejects(batch);
 	qsort(batch->events, batch->nevents, sizeof(StoredEvent), stored_event_compare);
+	new_events = initArrayResult(batch->rowdesc->tdtypeid, CurrentMemoryContext, true);
 	for (int start = 0; start < batch->nevents; start += INGEST_CHUNK_ROWS)
 	{
 		CHECK_FOR_INTERRUPTS();
-		stored += store_event_chunk(&batch->events[start], Min(INGEST_CHUNK_ROWS, batch->nevents - start),
-									batch->rowdesc->tdtypeid);
+		insert_event_chunk(&batch->events[start], Min(INGEST_CHUNK_ROWS, batch->nevents - start),
+						   batch->rowdesc->tdtypeid, new_events);
 	}
+	counts.stored = new_events->nelems;
+	if (new_events->nelems > 0)
+		merge_new_events(new_events);
 	SPI_finish();
-	counts.stored = (int) stored;
 	counts.duplicates = batch->nevents - counts.stored;
 	return counts;
 }

@@ -91,8 +91,10 @@ REVOKE ALL ON FUNCTION @extschema@.recipient_merge_counts(@extschema@.recipient[
 
 -- Merges partial states into the recipient state, with each aggregate's combine function,
 -- then brings the counters and the status-change log up to date from what the merge
--- changed. One statement per table, tables always in this order and rows in key order:
--- concurrent batches lock the same rows in the same order and never deadlock. Returns, for
+-- changed. One statement per table, tables always in this order and rows in key order, and
+-- called once per post (ingest stores a post's events first, in key order, then merges all
+-- the new ones; record_send likewise): concurrent posts lock the same rows in the same order
+-- and never deadlock. Returns, for
 -- each recipient whose custom args the merge left as they were, their value: it is in
 -- message_custom_args already (every value a recipient ever had went there when merged).
 CREATE FUNCTION @extschema@.merge_recipients(partials @extschema@.recipient[])
