@@ -63,6 +63,7 @@ typedef struct IngestPlans
 	SPIPlanPtr	merge_events;
 	SPIPlanPtr	insert_rejects;
 	SPIPlanPtr	attribute_bounce;
+	SPIPlanPtr	state_before_closed_days;
 } IngestPlans;
 
 static IngestPlans ingest_plans;
@@ -109,19 +110,30 @@ spi_value(const char *query, bool *isnull)
 
 /*
  * Reads the retention window drop_event_partitions set: events that occurred
- * before it are rejected, not stored.  FOR SHARE holds off a concurrent
- * drop_event_partitions until this transaction ends, so no event of this
- * batch lands in a month being dropped.
+ * before it are rejected, not stored.  Then the days forget_recipients closed:
+ * every day up to the one of its cut-off counts the recipients it forgot, so
+ * an event on those days is stored only for a recipient whose state holds
+ * something of them (reject_if_on_closed_days).  FOR SHARE holds off a
+ * concurrent drop_event_partitions or forget_recipients until this
+ * transaction ends, so no event of this batch lands in a month being dropped
+ * or is judged against a cut-off being moved.
  */
 static void
 read_retention(IngestBatch *batch)
 {
 	bool		isnull;
 	Datum		since = spi_value("SELECT r.retained_since FROM mailstatus.event_retention r FOR SHARE", &isnull);
+	Datum		closed_until;
 
 	batch->has_retention = !isnull;
 	if (!isnull)
 		batch->retained_since = DatumGetTimestampTz(since);
+	closed_until = spi_value("SELECT pg_catalog.date_trunc('day', r.forgotten_before, 'UTC') "
+							 "OPERATOR(pg_catalog.+) '1 day'::interval "
+							 "FROM mailstatus.recipient_retention r FOR SHARE", &isnull);
+	batch->has_closed_days = !isnull;
+	if (!isnull)
+		batch->closed_until = DatumGetTimestampTz(closed_until);
 }
 
 /*
@@ -219,6 +231,7 @@ ingest_plans_refresh(void)
 		SPI_freeplan(ingest_plans.merge_events);
 		SPI_freeplan(ingest_plans.insert_rejects);
 		SPI_freeplan(ingest_plans.attribute_bounce);
+		SPI_freeplan(ingest_plans.state_before_closed_days);
 	}
 	memset(&ingest_plans, 0, sizeof(IngestPlans));
 
@@ -245,6 +258,13 @@ ingest_plans_refresh(void)
 	argtypes[1] = TIMESTAMPTZOID;
 	ingest_plans.attribute_bounce = prepare_kept_plan(
 		"SELECT mailstatus.attributed_message_id($1, $2)", 2, argtypes);
+
+	argtypes[0] = TEXTOID;
+	argtypes[1] = TEXTOID;
+	argtypes[2] = TIMESTAMPTZOID;
+	ingest_plans.state_before_closed_days = prepare_kept_plan(
+		"SELECT EXISTS (SELECT FROM mailstatus.recipient r WHERE r.message_id OPERATOR(pg_catalog.=) $1 "
+		"AND r.email OPERATOR(pg_catalog.=) $2 AND r.first_event_at OPERATOR(pg_catalog.<) $3)", 3, argtypes);
 	ingest_plans.event_relid = event_relid;
 	ingest_plans.rejected_relid = rejected_relid;
 }
@@ -308,6 +328,42 @@ attribute_async_bounce(MappedEvent *row)
 	SPI_finish();
 }
 
+/*
+ * Rejects an event on the days forget_recipients closed for a recipient whose
+ * state holds nothing of them: the recipient was forgotten (its figures of
+ * those days stand as counted, and would be counted twice) or is seen there
+ * for the first time after they closed.  The recipient is the one the state
+ * counts the event under: its message, or the send an async bounce is
+ * attributed to.
+ */
+static void
+reject_if_on_closed_days(IngestBatch *batch, MappedEvent *row)
+{
+	TimestampTz occurred_at = DatumGetTimestampTz(row->values[EVENT_COL_OCCURRED_AT]);
+	Datum		args[3];
+	bool		isnull;
+	bool		held;
+
+	if (!batch->has_closed_days || occurred_at >= batch->closed_until)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ingest_plans_refresh();
+	args[0] = row->nulls[EVENT_COL_ATTRIBUTED_MESSAGE_ID] ? row->values[EVENT_COL_MESSAGE_ID] :
+		row->values[EVENT_COL_ATTRIBUTED_MESSAGE_ID];
+	args[1] = row->values[EVENT_COL_EMAIL];
+	args[2] = TimestampTzGetDatum(batch->closed_until);
+	if (SPI_execute_plan(ingest_plans.state_before_closed_days, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up a recipient's state");
+	held = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	if (!held)
+		row->reject_reason = psprintf("the event occurred at %s, on a day closed by forget_recipients (before %s), "
+									  "and its recipient's state holds nothing of those days: their figures "
+									  "stand as counted",
+									  utc_time_text(occurred_at), utc_time_text(batch->closed_until));
+}
+
 /* The first part of an event's sort key: its message id and address, NUL-terminated each. */
 static char *
 recipient_sort_key(MappedEvent *row)
@@ -343,6 +399,8 @@ ingest_batch_add(IngestBatch *batch, Jsonb *element)
 		reject_if_before_retention(batch, &row);
 	if (row.reject_reason == NULL)
 		attribute_async_bounce(&row);
+	if (row.reject_reason == NULL)
+		reject_if_on_closed_days(batch, &row);
 	MemoryContextSwitchTo(batch_context);
 	if (row.reject_reason != NULL)
 	{
