@@ -156,12 +156,12 @@ report() {  # suite name, log, make's status, regression.diffs
 report regress "$work/regress.log" "$regress_status" "$work/src/regression.diffs"
 report isolation "$work/isolation.log" "$isolation_status" "$work/src/output_iso/regression.diffs"
 
-# A failed assertion stops the server ("TRAP: failed Assert(...)" and the backtrace in its log),
-# so the tests running fail; pg_regress keeps a failed run's instance, and the log is printed.
-if compgen -G "$work/src/tmp_check*/log/postmaster.log" >/dev/null &&
-   grep -q 'TRAP:' "$work"/src/tmp_check*/log/postmaster.log; then
+# A failed assertion stops the server ("TRAP: failed Assert(...)" and the backtrace in its log,
+# which pg_regress keeps in its output directory), so the tests running then fail: printed.
+server_logs=("$work/src/log/postmaster.log" "$work/src/output_iso/log/postmaster.log")
+if grep -qs 'TRAP:' "${server_logs[@]}"; then
   echo "== $label: failed assertions, from the servers' logs"
-  grep -h -B2 -A40 'TRAP:' "$work"/src/tmp_check*/log/postmaster.log
+  grep -hs -B2 -A40 'TRAP:' "${server_logs[@]}"
 fi
 
 passed=$(cat "$work/regress.log" "$work/isolation.log" | grep -Ec '^(ok|test) .*\.\.\. *ok|^ok [0-9]+ +- ' || true)
