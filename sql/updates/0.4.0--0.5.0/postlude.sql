@@ -1,5 +1,10 @@
 -- Run last, by hand: repairs and backfills of the data the new definitions need.
 
+-- Databases installed with 0.1.0 as released (before faf3bb2) never had rejected_event's identity
+-- sequence registered for pg_dump: its position was left out of dumps, and a restored database
+-- failed its first batch with a rejected element. Registered again where it is already: no change.
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('mailstatus.rejected_event', 'id')::regclass, '');
+
 -- The counters 0.4.0 corrupted (issue 19, defect 1). When a recipient's first categories
 -- came in a later post than its activity, 0.4.0 took that activity away from the day's
 -- no-category row as unsigned: each of its flags added 2^32 - 1 instead of taking 1 away, so
