@@ -20,20 +20,29 @@
 
 #include <openssl/evp.h>
 
+#include <ctype.h>
+
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/fmgroids.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
 
@@ -51,11 +60,17 @@ typedef struct RejectedElement
 	Jsonb	   *element;
 } RejectedElement;
 
-/* Per-backend plans, valid while the tables they were made for exist. */
+/*
+ * Plans prepared once and kept for the backend's life.  PostgreSQL's plan
+ * cache plans them again when an object they name is altered, dropped or made
+ * again (by an extension update, or DROP and CREATE EXTENSION); what it cannot
+ * follow is the parameter type store_events was prepared with, the event
+ * table's row type.  So they are valid while mailstatus.event is the table
+ * they were made for: ingest_plans_for is the one place that decides.
+ */
 typedef struct IngestPlans
 {
 	Oid			event_relid;
-	Oid			rejected_relid;
 	SPIPlanPtr	store_events;
 	SPIPlanPtr	insert_rejects;
 	SPIPlanPtr	attribute_bounce;
@@ -63,18 +78,76 @@ typedef struct IngestPlans
 
 static IngestPlans ingest_plans;
 
-/* OID of a table of the extension's fixed schema. */
-static Oid
-mailstatus_table_oid(const char *name)
+/* Whether version a is newer than version b: dot-separated numbers, compared number by number. */
+static bool
+version_is_newer(const char *a, const char *b)
 {
-	Oid			relid = get_relname_relid(name, get_namespace_oid("mailstatus", false));
+	for (;;)
+	{
+		long		x = 0;
+		long		y = 0;
 
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table mailstatus.%s does not exist", name),
-				 errhint("Update the extension: ALTER EXTENSION mailstatus UPDATE;")));
-	return relid;
+		for (; isdigit((unsigned char) *a); a++)
+			x = Min(x * 10 + (*a - '0'), 1000000000L);
+		for (; isdigit((unsigned char) *b); b++)
+			y = Min(y * 10 + (*b - '0'), 1000000000L);
+		if (x != y)
+			return x > y;
+		if (*a != '.' && *b != '.')
+			return false;
+		if (*a == '.')
+			a++;
+		if (*b == '.')
+			b++;
+	}
+}
+
+/* The version of the extension in this database's catalog, or NULL when it is not installed. */
+static char *
+installed_extension_version(void)
+{
+	Relation	extensions = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	char	   *version = NULL;
+
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum("mailstatus"));
+	scan = systable_beginscan(extensions, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		extversion = heap_getattr(tuple, Anum_pg_extension_extversion, RelationGetDescr(extensions), &isnull);
+
+		if (!isnull)
+			version = TextDatumGetCString(extversion);
+	}
+	systable_endscan(scan);
+	table_close(extensions, AccessShareLock);
+	return version;
+}
+
+/*
+ * Ends the connection when the extension was updated past this library.  A
+ * backend keeps the library it loaded first, whatever was installed since,
+ * and this one cannot know a newer schema: only a new connection, which loads
+ * the installed library, can.  FATAL fails this one call and closes the
+ * connection, so that a pool opens a new one, instead of an error on every
+ * call for as long as the pool keeps it.
+ */
+static void
+end_connection_if_library_is_older(void)
+{
+	char	   *version = installed_extension_version();
+
+	if (version != NULL && version_is_newer(version, MAILSTATUS_VERSION))
+		ereport(FATAL,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("mailstatus was updated to %s after this connection loaded the library of %s",
+						version, MAILSTATUS_VERSION),
+				 errdetail("A connection keeps the library it loaded first, and that library cannot work with a newer schema."),
+				 errhint("Connect again: a new connection loads the library installed with %s.", version)));
 }
 
 /* An array grown (doubling) to hold at least needed elements; *capacity is updated. */
@@ -127,26 +200,28 @@ read_retention(IngestBatch *batch)
  * retention window's (the order maintenance takes them in).
  */
 static void
-ensure_default_partition(Oid event_relid)
+ensure_default_partition(void)
 {
 	bool		isnull;
 
-	if (OidIsValid(get_default_partition_oid(event_relid)))
+	if (OidIsValid(get_default_partition_oid(RangeVarGetRelid(makeRangeVar("mailstatus", "event", -1), NoLock, false))))
 		return;
 	spi_value("SELECT mailstatus.ensure_event_default_partition()", &isnull);
 }
 
 /*
- * Maps the event table's columns, refusing the layout of an older version of
- * the extension (the library is newer than the schema until the update).
+ * Refuses the event table's layout when it is an older version's (the
+ * library is newer than the schema until the update): a column the library
+ * writes is missing, or the table is not partitioned.  Read from the catalog
+ * alone, so that it needs no lock on the table.
  */
 static void
-require_current_layout(Oid event_relid, TupleDesc rowdesc, int *attnum_of_column)
+require_current_layout(Oid event_relid)
 {
-	event_columns_of(rowdesc, attnum_of_column);
 	for (int c = 0; c < EVENT_NCOLUMNS; c++)
 	{
-		if (attnum_of_column[c] < 0 || get_rel_relkind(event_relid) != RELKIND_PARTITIONED_TABLE)
+		if (get_attnum(event_relid, event_column_names[c]) == InvalidAttrNumber ||
+			get_rel_relkind(event_relid) != RELKIND_PARTITIONED_TABLE)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("mailstatus.event has the layout of an older version of mailstatus"),
@@ -155,33 +230,33 @@ require_current_layout(Oid event_relid, TupleDesc rowdesc, int *attnum_of_column
 	}
 }
 
-/* A batch with nothing in it, stamped with the transaction's time. */
-void
-ingest_batch_init(IngestBatch *batch, const char *function)
+/*
+ * mailstatus.event, locked in lockmode: refused when the extension is newer
+ * than this library (the connection ends), when the table is missing or has
+ * an older version's layout.  Once a call holds the table, no update can
+ * change it before the call ends.
+ */
+static Oid
+checked_event_table(LOCKMODE lockmode)
 {
-	Oid			event_relid = mailstatus_table_oid("event");
-	HASHCTL		rejects_hash;
+	Oid			event_relid;
 
-	memset(batch, 0, sizeof(IngestBatch));
-	batch->function = function;
-	batch->received_at = GetCurrentTransactionStartTimestamp();
-	batch->scratch = AllocSetContextCreate(CurrentMemoryContext, "mailstatus event mapping",
-										   ALLOCSET_DEFAULT_SIZES);
-	/* A generation context: no rounding of each tuple up to a power of two. */
-	batch->rows = GenerationContextCreate(CurrentMemoryContext, "mailstatus stored events",
-										  ALLOCSET_DEFAULT_SIZES);
-	batch->rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(event_relid), -1);
-	require_current_layout(event_relid, batch->rowdesc, batch->attnum_of_column);
-	rejects_hash.keysize = DIGEST_BYTES;
-	rejects_hash.entrysize = sizeof(RejectedElement);
-	rejects_hash.hcxt = CurrentMemoryContext;
-	batch->rejects = hash_create("mailstatus rejected elements", 64, &rejects_hash,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	read_retention(batch);
-	ensure_default_partition(event_relid);
-	SPI_finish();
+	end_connection_if_library_is_older();
+	event_relid = RangeVarGetRelid(makeRangeVar("mailstatus", "event", -1), lockmode, true);
+	if (!OidIsValid(event_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table mailstatus.event does not exist"),
+				 errhint("Update the extension: ALTER EXTENSION mailstatus UPDATE;")));
+	require_current_layout(event_relid);
+	return event_relid;
+}
+
+/* Refuses a schema this library cannot work with (checked_event_table), before a call reads anything of it, taking no lock. */
+void
+ingest_require_schema(void)
+{
+	checked_event_table(NoLock);
 }
 
 /* Prepares and keeps a plan for the rest of the backend's life. */
@@ -197,17 +272,13 @@ prepare_kept_plan(const char *query, int nargs, Oid *argtypes)
 	return plan;
 }
 
-/* Makes sure the cached plans were made for the tables that exist now. */
+/* Makes the kept plans again unless they were made for event_relid's table (see IngestPlans). */
 static void
-ingest_plans_refresh(void)
+ingest_plans_for(Oid event_relid)
 {
-	Oid			event_relid = mailstatus_table_oid("event");
-	Oid			rejected_relid = mailstatus_table_oid("rejected_event");
 	Oid			argtypes[3];
 
-	if (ingest_plans.store_events != NULL &&
-		ingest_plans.event_relid == event_relid &&
-		ingest_plans.rejected_relid == rejected_relid)
+	if (ingest_plans.store_events != NULL && ingest_plans.event_relid == event_relid)
 		return;
 	if (ingest_plans.store_events != NULL)
 	{
@@ -216,6 +287,8 @@ ingest_plans_refresh(void)
 		SPI_freeplan(ingest_plans.attribute_bounce);
 	}
 	memset(&ingest_plans, 0, sizeof(IngestPlans));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 
 	argtypes[0] = get_array_type(get_rel_type_id(event_relid));
 	ingest_plans.store_events = prepare_kept_plan(
@@ -239,8 +312,44 @@ ingest_plans_refresh(void)
 	argtypes[1] = TIMESTAMPTZOID;
 	ingest_plans.attribute_bounce = prepare_kept_plan(
 		"SELECT mailstatus.attributed_message_id($1, $2)", 2, argtypes);
+	SPI_finish();
 	ingest_plans.event_relid = event_relid;
-	ingest_plans.rejected_relid = rejected_relid;
+}
+
+/*
+ * A batch with nothing in it, stamped with the transaction's time.  The event
+ * table is locked here, after the retention window and the default partition,
+ * and the batch's row type and the plans are taken from it: an update that
+ * commits while the call waits is seen whole, and none can commit after.
+ */
+void
+ingest_batch_init(IngestBatch *batch, const char *function)
+{
+	HASHCTL		rejects_hash;
+	Oid			event_relid;
+
+	memset(batch, 0, sizeof(IngestBatch));
+	batch->function = function;
+	batch->received_at = GetCurrentTransactionStartTimestamp();
+	batch->scratch = AllocSetContextCreate(CurrentMemoryContext, "mailstatus event mapping",
+										   ALLOCSET_DEFAULT_SIZES);
+	/* A generation context: no rounding of each tuple up to a power of two. */
+	batch->rows = GenerationContextCreate(CurrentMemoryContext, "mailstatus stored events",
+										  ALLOCSET_DEFAULT_SIZES);
+	rejects_hash.keysize = DIGEST_BYTES;
+	rejects_hash.entrysize = sizeof(RejectedElement);
+	rejects_hash.hcxt = CurrentMemoryContext;
+	batch->rejects = hash_create("mailstatus rejected elements", 64, &rejects_hash,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	read_retention(batch);
+	ensure_default_partition();
+	SPI_finish();
+	event_relid = checked_event_table(RowExclusiveLock);
+	batch->rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(event_relid), -1);
+	event_columns_of(batch->rowdesc, batch->attnum_of_column);
+	ingest_plans_for(event_relid);
 }
 
 /* A time as text in UTC, whatever the session's time zone: the reasons stored say the same to everyone. */
@@ -288,7 +397,6 @@ attribute_async_bounce(MappedEvent *row)
 		return;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ingest_plans_refresh();
 	args[0] = row->values[EVENT_COL_EMAIL];
 	args[1] = row->values[EVENT_COL_OCCURRED_AT];
 	if (SPI_execute_plan(ingest_plans.attribute_bounce, args, NULL, true, 1) != SPI_OK_SELECT)
@@ -494,7 +602,6 @@ ingest_batch_store(IngestBatch *batch)
 		return counts;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ingest_plans_refresh();
 	if (batch->nrejected > 0)
 		store_rejects(batch);
 	qsort(batch->events, batch->nevents, sizeof(StoredEvent), stored_event_compare);
@@ -513,20 +620,16 @@ ingest_batch_store(IngestBatch *batch)
 /*
  * Refuses an entry point that cannot check signatures once signing is
  * configured: while mailstatus.webhook_key holds any key (active or not),
- * only signed raw bodies are taken. An older schema is refused first (it may
- * predate the key table).
+ * only signed raw bodies are taken. A schema this library cannot work with is
+ * refused first (an older one may predate the key table).
  */
 void
 ingest_refuse_when_signing(const char *function)
 {
-	Oid			event_relid = mailstatus_table_oid("event");
-	TupleDesc	rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(event_relid), -1);
-	int			attnum_of_column[EVENT_NCOLUMNS];
 	bool		isnull;
 	bool		keyed;
 
-	require_current_layout(event_relid, rowdesc, attnum_of_column);
-	FreeTupleDesc(rowdesc);
+	ingest_require_schema();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	keyed = DatumGetBool(spi_value("SELECT EXISTS (SELECT FROM mailstatus.webhook_key)", &isnull));
@@ -539,7 +642,11 @@ ingest_refuse_when_signing(const char *function)
 				 errhint("Pass the raw body and SendGrid's signature headers to ingest_sendgrid_webhook; the owner turns signing off by deleting the keys.")));
 }
 
-/* Returns the counts as the one row of a TABLE(stored, duplicates, rejected) function. */
+/*
+ * Returns the counts as the one row of a TABLE(stored, duplicates, rejected)
+ * function, in the row type the caller expects: the function itself may have
+ * been dropped and made again while the call waited for a lock.
+ */
 Datum
 ingest_counts_result(FunctionCallInfo fcinfo, IngestCounts counts)
 {
@@ -547,7 +654,7 @@ ingest_counts_result(FunctionCallInfo fcinfo, IngestCounts counts)
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
-	InitMaterializedSRF(fcinfo, 0);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	values[0] = Int32GetDatum(counts.stored);
 	values[1] = Int32GetDatum(counts.duplicates);
 	values[2] = Int32GetDatum(counts.rejected);

@@ -58,6 +58,7 @@ typedef struct IngestBatch
 /* Deepest JSON nesting a body may have, on every path; SendGrid's events nest 3 deep. */
 #define BODY_MAX_DEPTH 64
 
+extern void ingest_require_schema(void);
 extern void ingest_batch_init(IngestBatch *batch, const char *function);
 extern void ingest_batch_add(IngestBatch *batch, Jsonb *element);
 extern void ingest_batch_add_reject(IngestBatch *batch, Jsonb *element, const char *reason);
