@@ -35,6 +35,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -61,22 +62,21 @@ typedef struct RejectedElement
 } RejectedElement;
 
 /*
- * Plans prepared once and kept for the backend's life.  PostgreSQL's plan
- * cache plans them again when an object they name is altered, dropped or made
- * again (by an extension update, or DROP and CREATE EXTENSION); what it cannot
- * follow is the parameter type store_events was prepared with, the event
- * table's row type.  So they are valid while mailstatus.event is the table
- * they were made for: ingest_plans_for is the one place that decides.
+ * Plans prepared at their first use and kept for the backend's life.
+ * PostgreSQL's plan cache plans them again when an object they name is
+ * altered, dropped or made again (an extension update, DROP and CREATE
+ * EXTENSION); what it cannot follow is the parameter type store_events was
+ * prepared with, the event table's row type.  So store_events is made again
+ * when mailstatus.event is another table: store_events_for is the one place
+ * that decides; the others take built-in types only.
  */
-typedef struct IngestPlans
+static struct
 {
-	Oid			event_relid;
+	Oid			event_relid;	/* the table store_events was made for */
 	SPIPlanPtr	store_events;
 	SPIPlanPtr	insert_rejects;
 	SPIPlanPtr	attribute_bounce;
-} IngestPlans;
-
-static IngestPlans ingest_plans;
+}			ingest_plans;
 
 /* Whether version a is newer than version b: dot-separated numbers, compared number by number. */
 static bool
@@ -233,8 +233,8 @@ require_current_layout(Oid event_relid)
 /*
  * mailstatus.event, locked in lockmode: refused when the extension is newer
  * than this library (the connection ends), when the table is missing or has
- * an older version's layout.  Once a call holds the table, no update can
- * change it before the call ends.
+ * an older version's layout.  A lock waited for brings what an update
+ * committed meanwhile: the name is looked up again after it.
  */
 static Oid
 checked_event_table(LOCKMODE lockmode)
@@ -272,61 +272,17 @@ prepare_kept_plan(const char *query, int nargs, Oid *argtypes)
 	return plan;
 }
 
-/* Makes the kept plans again unless they were made for event_relid's table (see IngestPlans). */
-static void
-ingest_plans_for(Oid event_relid)
-{
-	Oid			argtypes[3];
-
-	if (ingest_plans.store_events != NULL && ingest_plans.event_relid == event_relid)
-		return;
-	if (ingest_plans.store_events != NULL)
-	{
-		SPI_freeplan(ingest_plans.store_events);
-		SPI_freeplan(ingest_plans.insert_rejects);
-		SPI_freeplan(ingest_plans.attribute_bounce);
-	}
-	memset(&ingest_plans, 0, sizeof(IngestPlans));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	argtypes[0] = get_array_type(get_rel_type_id(event_relid));
-	ingest_plans.store_events = prepare_kept_plan(
-		"WITH stored AS (INSERT INTO mailstatus.event AS e SELECT * FROM pg_catalog.unnest($1) "
-		"ON CONFLICT DO NOTHING RETURNING ROW(e.*)::mailstatus.event AS e) "
-		"SELECT pg_catalog.count(*), mailstatus.merge_events(pg_catalog.array_agg(s.e)) FROM stored s",
-		1, argtypes);
-
-	argtypes[0] = TEXTARRAYOID;
-	argtypes[1] = TEXTARRAYOID;
-	argtypes[2] = get_array_type(JSONBOID);
-	ingest_plans.insert_rejects = prepare_kept_plan(
-		"INSERT INTO mailstatus.rejected_event (element_key, reason, element) "
-		"SELECT r.element_key, r.reason, r.element "
-		"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
-		"AS r(element_key, reason, element) "
-		"ON CONFLICT ON CONSTRAINT rejected_event_element_key DO NOTHING",
-		3, argtypes);
-
-	argtypes[0] = TEXTOID;
-	argtypes[1] = TIMESTAMPTZOID;
-	ingest_plans.attribute_bounce = prepare_kept_plan(
-		"SELECT mailstatus.attributed_message_id($1, $2)", 2, argtypes);
-	SPI_finish();
-	ingest_plans.event_relid = event_relid;
-}
-
 /*
- * A batch with nothing in it, stamped with the transaction's time.  The event
- * table is locked here, after the retention window and the default partition,
- * and the batch's row type and the plans are taken from it: an update that
- * commits while the call waits is seen whole, and none can commit after.
+ * A batch with nothing in it, stamped with the transaction's time, its rows
+ * to be formed for the event table as it is now.  The table is locked only
+ * while its row type is read, as PostgreSQL's type cache does: ingest locks
+ * it for good when it stores (lock_event_table_for_store), after the send
+ * and rejected_event tables, the order an update takes them in too.
  */
 void
 ingest_batch_init(IngestBatch *batch, const char *function)
 {
 	HASHCTL		rejects_hash;
-	Oid			event_relid;
 
 	memset(batch, 0, sizeof(IngestBatch));
 	batch->function = function;
@@ -346,10 +302,31 @@ ingest_batch_init(IngestBatch *batch, const char *function)
 	read_retention(batch);
 	ensure_default_partition();
 	SPI_finish();
-	event_relid = checked_event_table(RowExclusiveLock);
-	batch->rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(event_relid), -1);
+	batch->event_relid = checked_event_table(AccessShareLock);
+	batch->rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(batch->event_relid), -1);
 	event_columns_of(batch->rowdesc, batch->attnum_of_column);
-	ingest_plans_for(event_relid);
+	UnlockRelationOid(batch->event_relid, AccessShareLock);
+}
+
+/* Makes store_events again unless it was made for event_relid's table (see ingest_plans). */
+static void
+store_events_for(Oid event_relid)
+{
+	Oid			argtype = get_array_type(get_rel_type_id(event_relid));
+
+	if (ingest_plans.store_events != NULL && ingest_plans.event_relid == event_relid)
+		return;
+	if (ingest_plans.store_events != NULL)
+	{
+		SPI_freeplan(ingest_plans.store_events);
+		ingest_plans.store_events = NULL;	/* until the next one is made: preparing may fail */
+	}
+	ingest_plans.store_events = prepare_kept_plan(
+		"WITH stored AS (INSERT INTO mailstatus.event AS e SELECT * FROM pg_catalog.unnest($1) "
+		"ON CONFLICT DO NOTHING RETURNING ROW(e.*)::mailstatus.event AS e) "
+		"SELECT pg_catalog.count(*), mailstatus.merge_events(pg_catalog.array_agg(s.e)) FROM stored s",
+		1, &argtype);
+	ingest_plans.event_relid = event_relid;
 }
 
 /* A time as text in UTC, whatever the session's time zone: the reasons stored say the same to everyone. */
@@ -397,6 +374,12 @@ attribute_async_bounce(MappedEvent *row)
 		return;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	if (ingest_plans.attribute_bounce == NULL)
+	{
+		Oid			argtypes[2] = {TEXTOID, TIMESTAMPTZOID};
+
+		ingest_plans.attribute_bounce = prepare_kept_plan("SELECT mailstatus.attributed_message_id($1, $2)", 2, argtypes);
+	}
 	args[0] = row->values[EVENT_COL_EMAIL];
 	args[1] = row->values[EVENT_COL_OCCURRED_AT];
 	if (SPI_execute_plan(ingest_plans.attribute_bounce, args, NULL, true, 1) != SPI_OK_SELECT)
@@ -541,6 +524,18 @@ store_rejects(IngestBatch *batch)
 	RejectedElement *entry;
 	int			i = 0;
 
+	if (ingest_plans.insert_rejects == NULL)
+	{
+		Oid			argtypes[3] = {TEXTARRAYOID, TEXTARRAYOID, get_array_type(JSONBOID)};
+
+		ingest_plans.insert_rejects = prepare_kept_plan(
+			"INSERT INTO mailstatus.rejected_event (element_key, reason, element) "
+			"SELECT r.element_key, r.reason, r.element "
+			"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
+			"AS r(element_key, reason, element) "
+			"ON CONFLICT ON CONSTRAINT rejected_event_element_key DO NOTHING",
+			3, argtypes);
+	}
 	hash_seq_init(&scan, batch->rejects);
 	while ((entry = hash_seq_search(&scan)) != NULL)
 		sorted[i++] = entry;
@@ -591,6 +586,41 @@ store_event_chunk(StoredEvent *events, int n, Oid rowtype)
 	return stored;
 }
 
+/*
+ * Locks the event table for the store and makes sure the batch's rows fit
+ * it.  An update that committed while this call waited (for send or
+ * rejected_event) may have added or dropped other columns, which leaves the
+ * rows as they are; when it made the table again, or moved or retyped a
+ * column ingest writes, the call is refused once, and the next one maps its
+ * events for the table as it is.
+ */
+static void
+lock_event_table_for_store(IngestBatch *batch)
+{
+	Oid			event_relid = checked_event_table(RowExclusiveLock);
+	bool		fits = event_relid == batch->event_relid;
+
+	if (fits)
+	{
+		TupleDesc	rowdesc = lookup_rowtype_tupdesc(get_rel_type_id(event_relid), -1);
+		int			attnum_of_column[EVENT_NCOLUMNS];
+
+		event_columns_of(rowdesc, attnum_of_column);
+		for (int c = 0; c < EVENT_NCOLUMNS; c++)
+			fits = fits && attnum_of_column[c] == batch->attnum_of_column[c] &&
+				TupleDescAttr(rowdesc, attnum_of_column[c])->atttypid ==
+				TupleDescAttr(batch->rowdesc, attnum_of_column[c])->atttypid;
+		ReleaseTupleDesc(rowdesc);
+	}
+	if (!fits)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("mailstatus.event changed while this call waited"),
+				 errdetail("An update made the table again, or changed a column ingest writes, after the call had mapped its events."),
+				 errhint("Post again: the next call maps its events for the table as it is.")));
+	store_events_for(event_relid);
+}
+
 /* Stores a batch: rejects first (once each), then events in key order, chunk by chunk. */
 IngestCounts
 ingest_batch_store(IngestBatch *batch)
@@ -604,6 +634,8 @@ ingest_batch_store(IngestBatch *batch)
 		elog(ERROR, "SPI_connect failed");
 	if (batch->nrejected > 0)
 		store_rejects(batch);
+	if (batch->nevents > 0)
+		lock_event_table_for_store(batch);
 	qsort(batch->events, batch->nevents, sizeof(StoredEvent), stored_event_compare);
 	for (int start = 0; start < batch->nevents; start += INGEST_CHUNK_ROWS)
 	{

@@ -45,6 +45,7 @@ typedef struct IngestBatch
 	TimestampTz retained_since;
 	MemoryContext scratch;
 	MemoryContext rows;			/* the events' tuples and sort keys, packed densely */
+	Oid			event_relid;	/* the event table the rows are formed for */
 	TupleDesc	rowdesc;
 	int			attnum_of_column[EVENT_NCOLUMNS];
 	StoredEvent *events;
