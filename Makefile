@@ -10,10 +10,14 @@ OBJS = src/init.o src/quote.o src/mail_status.o src/status_aggregates.o src/time
 # the install script is their concatenation. The released scripts ship too, frozen (the install
 # scripts of 0.1.0 and 0.4.0, every upgrade script): CREATE EXTENSION ... VERSION and
 # ALTER EXTENSION ... UPDATE reach every version.
+# The update script of the unreleased version is generated (tools/generate_update.py) from the
+# released install script, the parts, and a hand-written prelude and postlude
+# (sql/updates/FROM--TO/); at release it is frozen: committed and moved to DATA.
 SCHEMA_PARTS = $(sort $(wildcard sql/schema/*.sql))
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+RELEASED = 0.4.0
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--$(RELEASED)--$(EXTVERSION).sql
 DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql sql/$(EXTENSION)--0.2.0--0.3.0.sql \
-       sql/$(EXTENSION)--0.3.0--0.4.0.sql sql/$(EXTENSION)--0.4.0.sql sql/$(EXTENSION)--0.4.0--0.5.0.sql
+       sql/$(EXTENSION)--0.3.0--0.4.0.sql sql/$(EXTENSION)--$(RELEASED).sql
 
 REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects \
           message_id_and_timestamps views order_independence triggers \
@@ -51,6 +55,11 @@ $(OBJS): $(wildcard src/*.h)
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SCHEMA_PARTS)
 	cat $^ > $@
+
+sql/$(EXTENSION)--$(RELEASED)--$(EXTVERSION).sql: tools/generate_update.py sql/$(EXTENSION)--$(RELEASED).sql \
+		sql/$(EXTENSION)--$(EXTVERSION).sql $(wildcard sql/updates/$(RELEASED)--$(EXTVERSION)/*.sql)
+	python3 tools/generate_update.py sql/$(EXTENSION)--$(RELEASED).sql sql/$(EXTENSION)--$(EXTVERSION).sql \
+	  sql/updates/$(RELEASED)--$(EXTVERSION) $(RELEASED) $(EXTVERSION) > $@.tmp && mv $@.tmp $@
 
 # The fuzzer of src/wire.c (libFuzzer, ASan, UBSan): make fuzz FUZZ_SECONDS=600
 FUZZ_SECONDS ?= 60

@@ -1,0 +1,1 @@
+-- Run last, by hand: repairs and backfills of the data the new definitions need.

@@ -1,0 +1,3 @@
+-- Run first, by hand: what the generator cannot derive from the parts (tools/generate_update.py):
+-- ALTER TABLE for changed tables (with a line "-- altered: TABLE @extschema@.name"), DROP of
+-- what changes its signature, result or columns (the generator then creates it anew).
