@@ -118,7 +118,9 @@ installed_extension_version(void)
 	if (HeapTupleIsValid(tuple))
 	{
 		bool		isnull;
-		Datum		extversion = heap_getattr(tuple, Anum_pg_extension_extversion, RelationGetDescr(extensions), &isnull);
+
+		/* Not heap_getattr: newer 17.x headers make it call heap_datum_check, which servers of earlier 17.x minors lack. */
+		Datum		extversion = fastgetattr(tuple, Anum_pg_extension_extversion, RelationGetDescr(extensions), &isnull);
 
 		if (!isnull)
 			version = TextDatumGetCString(extversion);
