@@ -181,6 +181,8 @@ class Run:
     def run(self):
         case = self.case
         with connect(self.conninfo, self.dbname) as conn:
+            if not case.fresh:
+                conn.execute("SELECT mailstatus.ensure_event_default_partition()")
             for s in case.sends:
                 if s.phase == -1 and not s.free:
                     call_send(conn, s)

@@ -306,8 +306,9 @@ class Case:
 
     def __repr__(self):
         explicit = [e for e in self.events if not e.message or not e.message.startswith("Bulk")]
-        lines = ["Case(%d clients, %d events (%d bulk, seed %s), %d posts)" %
-                 (self.clients, len(self.events), self.bulk[0], self.bulk[1], len(self.posts))]
+        lines = ["Case(%d clients, %d events (%d bulk, seed %s), %d posts, %s)" %
+                 (self.clients, len(self.events), self.bulk[0], self.bulk[1], len(self.posts),
+                  "no partition yet" if self.fresh else "default partition made")]
         lines += ["  %r" % e for e in explicit]
         lines += ["  %r" % s for s in self.sends]
         lines += ["  %r" % b for b in self.barriers]
@@ -357,14 +358,17 @@ def barrier_strategy(clock):
 
 
 @st.composite
-def cases(draw, clock, max_bulk=4500):
-    """A whole case: events, sends, barriers, posts with their clients and phases."""
+def cases(draw, clock, max_bulk=4500, fresh_tables=True):
+    """A whole case: events, sends, barriers, posts with their clients and phases. fresh: the
+    event table has no partition yet (the first ingest and create_event_partitions make the
+    default one), or it has its default partition, as after the first ingest."""
+    fresh = draw(st.booleans()) if fresh_tables else False
     clients = draw(st.integers(1, 4))
     n_explicit = draw(st.integers(1, 24))
     events = [draw(explicit_event(clock, k)) for k in range(n_explicit)]
     # Copies of drawn events posted again as separate elements in the same or another post
     # (SendGrid's retries) come from the posts; an element duplicated within a post, here.
-    bulk_count = draw(st.one_of(st.just(0), st.just(0), st.integers(1, max_bulk)))
+    bulk_count = draw(st.one_of(st.just(0), st.just(0), st.integers(1, max_bulk))) if max_bulk > 0 else 0
     bulk_seed = draw(st.integers(0, 2 ** 31))
     events += bulk_events(bulk_seed, bulk_count, clock, len(events))
 
@@ -440,4 +444,6 @@ def cases(draw, clock, max_bulk=4500):
             if e.email in s.addresses and e.at - dt.timedelta(seconds=ASYNC_WINDOW) < s.at <= e.at:
                 if s.free or s.phase == first_phase.get(e.index):
                     s.free, s.phase = False, -1
-    return Case(clock, events, sends, posts, barriers, free_maintenance, clients, (bulk_count, bulk_seed))
+    case = Case(clock, events, sends, posts, barriers, free_maintenance, clients, (bulk_count, bulk_seed))
+    case.fresh = fresh
+    return case
