@@ -85,6 +85,8 @@ class Failure:
     again when Hypothesis replays it; while shrinking, the last failure is the smallest)."""
     case = None
     message = None
+    kind = None                # the kind of failure the round shrinks (state_property.KINDS)
+    others = {}                # failures of other kinds met meanwhile: kind -> message
     shrink_deadline = None     # once a failure is found: when to stop shrinking it
 
 
@@ -105,16 +107,24 @@ def hypothesis_settings(examples):
                     suppress_health_check=list(HealthCheck))
 
 
-def state_test(server, clock, examples, seed, max_bulk, fresh_tables):
+def state_test(server, clock, examples, seed, args):
     @hypothesis_seed(seed)
     @hypothesis_settings(examples)
-    @given(case=traffic.cases(clock, max_bulk=max_bulk, fresh_tables=fresh_tables))
+    @given(case=traffic.cases(clock, max_bulk=args.max_bulk, min_bulk=args.min_bulk, fresh_tables=not args.no_fresh_tables,
+                              barriers=not args.no_barriers))
     def property_state(case):
         if out_of_time():
             return
         try:
             state_property.check_case(case, server)
         except state_property.HarnessFailure as e:
+            # A round shrinks the kind of failure it met first: an example failing otherwise
+            # only is noted, and passes (shrinking would wander from one defect to another).
+            if Failure.kind is None:
+                Failure.kind = e.kinds[0]
+            if Failure.kind not in e.kinds:
+                Failure.others.setdefault(e.kinds[0], "%r\n%s" % (case, e))
+                return
             Failure.case, Failure.message = case, str(e)
             raise
     return property_state
@@ -142,7 +152,8 @@ def roundtrip_test(server, examples, seed):
 
 def run_round(name, test, seed, examples):
     """One round of a property from a seed; True when it held."""
-    Failure.case = Failure.message = Failure.shrink_deadline = None
+    Failure.case = Failure.message = Failure.shrink_deadline = Failure.kind = None
+    Failure.others = {}
     started = time.monotonic()
     try:
         test()
@@ -153,10 +164,19 @@ def run_round(name, test, seed, examples):
             print("   (shrinking stopped after %d s: the smallest failure found is below)" % Failure.shrink_seconds)
         elif isinstance(e, Flaky):
             print("   (the failure did not repeat when Hypothesis replayed it: a race; the last failing example is below)")
+        if Failure.message and name == "property_state" and Failure.minimize_seconds > 0:
+            print("   (Hypothesis' shrinking done; the harness' own pass over the case, %d s at most)" % Failure.minimize_seconds)
+            sys.stdout.flush()
+            case, message = state_property.minimize(Failure.case, Failure.server, Failure.kind, Failure.minimize_seconds)
+            if message:
+                Failure.case, Failure.message = case, message
         if Failure.message:
-            print("-- minimal failing example:\n%r\n-- what failed:\n%s" % (Failure.case, Failure.message))
+            print("-- minimal failing example%s:\n%r\n-- what failed:\n%s" % (
+                " (%s)" % Failure.kind if Failure.kind else "", Failure.case, Failure.message))
         else:
             traceback.print_exc(file=sys.stdout)
+        for kind, message in Failure.others.items():
+            print("-- also met, a failure of another kind (%s), not shrunk:\n%s" % (kind, message))
         sys.stdout.flush()
         return False
     print("   %s: seed %d, %d examples, %.1f s: ok" % (name, seed, examples, time.monotonic() - started))
@@ -171,13 +191,21 @@ def main():
     parser.add_argument("--examples", type=int, default=None, help="examples per round (state 8, roundtrip 200)")
     parser.add_argument("--seconds", type=float, default=0, help="keep running rounds for this long")
     parser.add_argument("--max-bulk", type=int, default=4500, help="most bulk events in a case")
+    parser.add_argument("--min-bulk", type=int, default=0, help="fewest bulk events in a case")
+    parser.add_argument("--no-barriers", action="store_true",
+                        help="no drop_event_partitions or forget_recipients (looks past their failures)")
     parser.add_argument("--no-fresh-tables", action="store_true",
                         help="every case starts with the default partition made (looks past a failure of the first ingest)")
+    parser.add_argument("--keep-going", action="store_true", help="after a failing round, go on with other seeds")
+    parser.add_argument("--minimize-seconds", type=float, default=180,
+                        help="how long the harness' own pass may minimize a failing case after Hypothesis")
     parser.add_argument("--shrink-seconds", type=float, default=300, help="how long to shrink a failure")
     args = parser.parse_args()
     Failure.shrink_seconds = args.shrink_seconds
+    Failure.minimize_seconds = args.minimize_seconds
 
     server = Server()
+    Failure.server = server
     print("== property harness against mailstatus %s" % server.version)
     clock = traffic.Clock()
     names = ["state", "roundtrip"] if args.property == "all" else [args.property]
@@ -192,12 +220,12 @@ def main():
             while True:
                 seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2 ** 32)
                 if name == "state":
-                    test = state_test(server, clock, examples, seed, args.max_bulk, not args.no_fresh_tables)
+                    test = state_test(server, clock, examples, seed, args)
                 else:
                     test = roundtrip_test(server, examples, seed)
                 held = run_round("property_" + name, test, seed, examples) and held
                 rounds += 1
-                if args.seed is not None or not held or time.monotonic() >= share:
+                if args.seed is not None or (not held and not args.keep_going) or time.monotonic() >= share:
                     break
             print("test property_%-21s ... %s" % (name, "ok" if held else "FAILED"))
             sys.stdout.flush()

@@ -21,7 +21,15 @@ RUN_TIMEOUT = 600
 
 
 class HarnessFailure(AssertionError):
-    """The property does not hold: what differs, or which call failed and how."""
+    """The property does not hold: what differs, or which call failed and how. kinds: which of
+    KINDS it is (a round shrinks a failure of the first kind it met)."""
+
+    def __init__(self, message, kinds=("call",)):
+        super().__init__(message)
+        self.kinds = tuple(kinds)
+
+
+KINDS = ["deadlock", "call", "state_differences", "views", "status_change"]
 
 
 def connect(conninfo, dbname):
@@ -67,7 +75,7 @@ def call_barrier(conn, barrier, abort=None):
             if e.sqlstate != LOCK_NOT_AVAILABLE or (abort is not None and abort.is_set()):
                 raise
             time.sleep(0.05)
-    raise HarnessFailure("%s never got its locks in 60 attempts" % barrier)
+    raise HarnessFailure("%s never got its locks in 60 attempts" % barrier, ["call"])
 
 
 def call_free_maintenance(conn, op):
@@ -206,9 +214,11 @@ class Run:
             t.join(max(0.0, deadline - time.monotonic()))
         if any(t.is_alive() for t in threads):
             self.abort.set()
-            raise HarnessFailure("the run did not finish within %d s (maintenance: %s)" % (RUN_TIMEOUT, self.maintenance_log))
+            raise HarnessFailure("the run did not finish within %d s (maintenance: %s)" % (RUN_TIMEOUT, self.maintenance_log),
+                                 ["call"])
         if self.errors:
-            raise HarnessFailure("a call failed:\n  " + "\n  ".join(self.errors))
+            raise HarnessFailure("a call failed:\n  " + "\n  ".join(self.errors),
+                                 ["deadlock" if "SQLSTATE %s" % DEADLOCK in e else "call" for e in self.errors])
 
 
 def first_phases(case):
@@ -382,10 +392,14 @@ def check_case(case, server):
                 no_forget = {k: v for k, v in read_all(plain, case).items() if k == "deliverability_daily"
                              or k.startswith("deliverability_daily_by(None")}
     problems = []
+    kinds = []
     if got["state_differences()"]:
         problems.append(describe_difference("state_differences() under test", got["state_differences()"], []))
     if expected["state_differences()"]:
         problems.append(describe_difference("state_differences() in the oracle", expected["state_differences()"], []))
+    if problems:
+        kinds.append("state_differences")
+    views_before = len(problems)
     for name in got:
         if name in ("state_differences()", "status_change"):
             continue
@@ -394,6 +408,9 @@ def check_case(case, server):
             problems.append(describe_difference(name + (" (against the oracle without forget_recipients)"
                                                         if no_forget and name in no_forget else ""),
                                                 got[name], reference))
+    if len(problems) > views_before:
+        kinds.append("views")
+    changes_before = len(problems)
     for p in status_change_problems(got, forgets, run.forgot_status_changes):
         problems.append("status_change under test: " + p)
     for p in status_change_problems(expected, forgets, False):
@@ -402,5 +419,86 @@ def check_case(case, server):
         logged = lambda reads: sorted({(r[0], r[1]) for r in reads["status_change"]})
         if logged(got) != logged(expected):
             problems.append(describe_difference("recipients in status_change", logged(got), logged(expected)))
+    if len(problems) > changes_before:
+        kinds.append("status_change")
     if problems:
-        raise HarnessFailure("\n".join(problems) + "\nmaintenance: %s" % run.maintenance_log)
+        raise HarnessFailure("\n".join(problems) + "\nmaintenance: %s" % run.maintenance_log, kinds)
+
+
+def still_fails(case, server, kind, tries):
+    """Whether the case fails with a failure of this kind (a race: in any of tries runs)."""
+    for _ in range(tries):
+        try:
+            check_case(case, server)
+        except HarnessFailure as e:
+            if kind in e.kinds:
+                return str(e)
+    return None
+
+
+def minimize(case, server, kind, seconds):
+    """After Hypothesis' shrinking, a greedy pass of our own over the case's structure (what
+    Hypothesis cannot see through the drawn bytes): drop each post, each event from its posts,
+    each send, each free maintenance op, each optional field of the events left, then put
+    every op on one client. A change is kept when the case still fails with the same kind of
+    failure. Returns the smallest case and its failure."""
+    import copy
+    deadline = time.monotonic() + seconds
+    tries = 3 if kind == "deadlock" else 1
+    message = None
+
+    def attempt(candidate):
+        nonlocal case, message
+        if time.monotonic() > deadline:
+            return False
+        failed = still_fails(candidate, server, kind, tries)
+        if failed:
+            case, message = candidate, failed
+        return bool(failed)
+
+    def without(**changes):
+        c = copy.copy(case)
+        c.posts = [copy.copy(p) for p in case.posts]
+        c.events = list(case.events)
+        c.sends = list(case.sends)
+        c.free_maintenance = list(case.free_maintenance)
+        for k, v in changes.items():
+            setattr(c, k, v)
+        return c
+
+    for i in range(len(case.posts) - 1, -1, -1):
+        if i < len(case.posts):
+            c = without()
+            del c.posts[i]
+            if c.posts:
+                attempt(c)
+    for index in sorted({i for p in case.posts for i in p.events}, reverse=True):
+        c = without()
+        for p in c.posts:
+            p.events = [i for i in p.events if i != index]
+        c.posts = [p for p in c.posts if p.events]
+        if c.posts:
+            attempt(c)
+    for i in range(len(case.sends) - 1, -1, -1):
+        c = without()
+        del c.sends[i]
+        attempt(c)
+    for i in range(len(case.free_maintenance) - 1, -1, -1):
+        c = without()
+        del c.free_maintenance[i]
+        attempt(c)
+    for index in sorted({i for p in case.posts for i in p.events}):
+        for key in [k for k in case.events[index].body if k not in ("email", "event", "timestamp")]:
+            c = without()
+            e = copy.copy(c.events[index])
+            e.body = {k: v for k, v in e.body.items() if k != key}
+            c.events[index] = e
+            attempt(c)
+    if case.clients > 1:
+        c = without(clients=1)
+        for p in c.posts:
+            p.client = 0
+        for s in c.sends:
+            s.client = 0
+        attempt(c)
+    return case, message

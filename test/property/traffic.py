@@ -305,7 +305,8 @@ class Case:
         self.barriers, self.free_maintenance, self.clients, self.bulk = barriers, free_maintenance, clients, bulk
 
     def __repr__(self):
-        explicit = [e for e in self.events if not e.message or not e.message.startswith("Bulk")]
+        posted = {i for p in self.posts for i in p.events}
+        explicit = [e for e in self.events if e.index in posted and not (e.message or "").startswith("Bulk")]
         lines = ["Case(%d clients, %d events (%d bulk, seed %s), %d posts, %s)" %
                  (self.clients, len(self.events), self.bulk[0], self.bulk[1], len(self.posts),
                   "no partition yet" if self.fresh else "default partition made")]
@@ -358,7 +359,7 @@ def barrier_strategy(clock):
 
 
 @st.composite
-def cases(draw, clock, max_bulk=4500, fresh_tables=True):
+def cases(draw, clock, max_bulk=4500, min_bulk=0, fresh_tables=True, barriers=True):
     """A whole case: events, sends, barriers, posts with their clients and phases. fresh: the
     event table has no partition yet (the first ingest and create_event_partitions make the
     default one), or it has its default partition, as after the first ingest."""
@@ -368,11 +369,14 @@ def cases(draw, clock, max_bulk=4500, fresh_tables=True):
     events = [draw(explicit_event(clock, k)) for k in range(n_explicit)]
     # Copies of drawn events posted again as separate elements in the same or another post
     # (SendGrid's retries) come from the posts; an element duplicated within a post, here.
-    bulk_count = draw(st.one_of(st.just(0), st.just(0), st.integers(1, max_bulk))) if max_bulk > 0 else 0
+    if min_bulk > 0:
+        bulk_count = draw(st.integers(min_bulk, max(min_bulk, max_bulk)))
+    else:
+        bulk_count = draw(st.one_of(st.just(0), st.just(0), st.integers(1, max_bulk))) if max_bulk > 0 else 0
     bulk_seed = draw(st.integers(0, 2 ** 31))
     events += bulk_events(bulk_seed, bulk_count, clock, len(events))
 
-    barriers = draw(st.lists(barrier_strategy(clock), max_size=2))
+    barriers = draw(st.lists(barrier_strategy(clock), max_size=2 if barriers else 0))
     free_maintenance = draw(st.lists(st.one_of(
         st.tuples(st.just("create_event_partitions"), st.integers(0, 3)),
         st.tuples(st.just("forget_status_changes"), st.just(0))), max_size=3))
