@@ -111,7 +111,7 @@ def state_test(server, clock, examples, seed, args):
     @hypothesis_seed(seed)
     @hypothesis_settings(examples)
     @given(case=traffic.cases(clock, max_bulk=args.max_bulk, min_bulk=args.min_bulk, fresh_tables=not args.no_fresh_tables,
-                              barriers=not args.no_barriers))
+                              barriers=not args.no_barriers, categories=not args.no_categories, min_clients=args.min_clients))
     def property_state(case):
         if out_of_time():
             return
@@ -194,6 +194,9 @@ def main():
     parser.add_argument("--min-bulk", type=int, default=0, help="fewest bulk events in a case")
     parser.add_argument("--no-barriers", action="store_true",
                         help="no drop_event_partitions or forget_recipients (looks past their failures)")
+    parser.add_argument("--min-clients", type=int, default=1, help="fewest concurrent clients in a case")
+    parser.add_argument("--no-categories", action="store_true",
+                        help="events without categories (looks past a failure of the category counters)")
     parser.add_argument("--no-fresh-tables", action="store_true",
                         help="every case starts with the default partition made (looks past a failure of the first ingest)")
     parser.add_argument("--keep-going", action="store_true", help="after a failing round, go on with other seeds")

@@ -359,12 +359,12 @@ def barrier_strategy(clock):
 
 
 @st.composite
-def cases(draw, clock, max_bulk=4500, min_bulk=0, fresh_tables=True, barriers=True):
+def cases(draw, clock, max_bulk=4500, min_bulk=0, fresh_tables=True, barriers=True, categories=True, min_clients=1):
     """A whole case: events, sends, barriers, posts with their clients and phases. fresh: the
     event table has no partition yet (the first ingest and create_event_partitions make the
     default one), or it has its default partition, as after the first ingest."""
     fresh = draw(st.booleans()) if fresh_tables else False
-    clients = draw(st.integers(1, 4))
+    clients = draw(st.integers(min_clients, max(4, min_clients)))
     n_explicit = draw(st.integers(1, 24))
     events = [draw(explicit_event(clock, k)) for k in range(n_explicit)]
     # Copies of drawn events posted again as separate elements in the same or another post
@@ -375,6 +375,9 @@ def cases(draw, clock, max_bulk=4500, min_bulk=0, fresh_tables=True, barriers=Tr
         bulk_count = draw(st.one_of(st.just(0), st.just(0), st.integers(1, max_bulk))) if max_bulk > 0 else 0
     bulk_seed = draw(st.integers(0, 2 ** 31))
     events += bulk_events(bulk_seed, bulk_count, clock, len(events))
+    if not categories:
+        for e in events:
+            e.body.pop("category", None)
 
     barriers = draw(st.lists(barrier_strategy(clock), max_size=2 if barriers else 0))
     free_maintenance = draw(st.lists(st.one_of(

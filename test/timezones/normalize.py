@@ -97,18 +97,59 @@ def display_width(text):
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 0 if unicodedata.combining(c) else 1 for c in text)
 
 
-def separator_for(header, rows):
-    """psql's line under a table's header, for its cells as they are now (pg_regress compares
-    ignoring white space, but not the dashes, whose count is each column's width)."""
-    columns = [[cell] for cell in header.rstrip("\n").split("|")]
-    for row in rows:
-        cells = row.rstrip("\n").split("|")
-        if len(cells) != len(columns):
-            return None             # a cell holding "|": leave the table as it was
-        for column, cell in zip(columns, cells):
-            column.append(cell)
-    widths = [max(display_width(c.strip().rstrip("+").strip()) for c in column) for column in columns]
-    return "+".join("-" * (w + 2) for w in widths) + "\n"
+def parse_cell(raw, last):
+    """A cell between bars: (content, whether it is padded on the left only, wrap marker)."""
+    wrapped = raw.endswith("+") and len(raw) >= 2
+    inner = raw[1:-1] if wrapped or not last else raw[1:]
+    content = inner.strip(" ")
+    right = content != "" and inner.startswith(" ") and not inner.endswith(" ")
+    return content, right, wrapped
+
+
+def render_table(lines, at):
+    """Writes the table whose separator is lines[at] again for its cells as they are now,
+    as psql's aligned format does (header centered, numbers to the right, the last column
+    not padded), when a column's width changed; pg_regress compares white space too."""
+    end = at + 1
+    while end < len(lines) and not FOOTER.match(lines[end].strip()):
+        end += 1
+    header = lines[at - 1].rstrip("\n").split("|")
+    rows = [line.rstrip("\n").split("|") for line in lines[at + 1:end]]
+    old = [len(segment) - 2 for segment in lines[at].rstrip("\n").split("+")]
+    if any(len(r) != len(header) for r in rows) or len(old) != len(header):
+        return                      # a cell holding "|": left as it is
+    last = len(header) - 1
+    cells = [[parse_cell(c, i == last) for i, c in enumerate(r)] for r in rows]
+    # psql aligns a column to the right (numbers) or to the left: a cell padded on the left says which.
+    right_aligned = [any(r[c][1] for r in cells) for c in range(len(header))]
+    names = [h.strip(" ") for h in header]
+    widths = [max([display_width(names[c])] + [display_width(r[c][0]) for r in cells]) for c in range(len(header))]
+    if widths == old:
+        return
+
+    def pad(text, width, right):
+        gap = " " * (width - display_width(text))
+        return gap + text if right else text + gap
+
+    out = []
+    head = []
+    for c, name in enumerate(names):
+        left = (widths[c] - display_width(name)) // 2
+        head.append(" " + " " * left + name + " " * (widths[c] - display_width(name) - left) + " ")
+    out.append("|".join(head) + "\n")
+    out.append("+".join("-" * (w + 2) for w in widths) + "\n")
+    for r in cells:
+        row = []
+        for c, (content, _, wrapped) in enumerate(r):
+            right = right_aligned[c]
+            if c == last and not right and not wrapped:
+                row.append(" " + content)
+            elif c == last and right and not wrapped:
+                row.append(" " + pad(content, widths[c], True))
+            else:
+                row.append(" " + pad(content, widths[c], right) + ("+" if wrapped else " "))
+        out.append("|".join(row) + "\n")
+    lines[at - 1:end] = out
 
 
 def main():
@@ -130,10 +171,7 @@ def main():
             table = [len(out), False]
         elif table is not None and FOOTER.match(line.strip()):
             if table[1]:
-                at = table[0]
-                separator = separator_for(out[at - 1], out[at + 1:])
-                if separator is not None:
-                    out[at] = separator
+                render_table(out, table[0])
             table = None
         elif table is not None and written != line:
             table[1] = True
