@@ -16,7 +16,9 @@ zones=("$@")
 [ ${#zones[@]} -gt 0 ] || zones=(Pacific/Kiritimati America/St_Johns)
 PG_CONFIG=${PG_CONFIG:-pg_config}
 make_variable() { printf 'print:\n\t@echo $(%s)\n' "$1" | make -s --no-print-directory -C "$src" -f Makefile -f - print; }
-regress=$(make_variable REGRESS)
+# pg_partman's months follow the session's zone: its maintenance must run in UTC
+# (docs/operations.md), so its two tests keep the zone they set.
+regress=$(make_variable REGRESS | tr ' ' '\n' | grep -Evx 'partman|upgrade_partman' | tr '\n' ' ')
 work=$(mktemp -d "${TMPDIR:-/tmp}/mailstatus-timezones-XXXXXX")
 trap '[ -n "${KEEP_WORKDIR:-}" ] || rm -rf "$work"' EXIT
 status=0
