@@ -80,6 +80,13 @@ demo:
 test:
 	test/run test
 
+# The property harness (test/property/) for as long as asked: make soak SECONDS=3600. make test
+# runs it for two minutes.
+SECONDS ?= 600
+.PHONY: soak
+soak:
+	test/run soak $(SECONDS)
+
 # Mutation testing (not part of make test): every planted bug in test/mutation/ must be caught.
 .PHONY: mutation
 mutation:

@@ -30,9 +30,9 @@ SELECT * FROM deliverability_daily_by('category') ORDER BY day, value;
 SELECT day, value, sent, delivered, bounced, blocked, dropped, spam_reports, unique_human_opens, clicks
   FROM deliverability_daily_by('branch') ORDER BY day, value;
 -- A time range: only those days (any part of the range's days).
-SELECT day, sent, delivered, unique_human_opens FROM deliverability_daily_by(NULL, '2023-11-15', '2023-11-16');
+SELECT day, sent, delivered, unique_human_opens FROM deliverability_daily_by(NULL, '2023-11-15 00:00-08', '2023-11-16 00:00-08');
 SELECT day, value, unique_human_opens FROM deliverability_daily_by('category', '2023-11-15 12:00+00') ORDER BY 1, 2;
-SELECT day, value, unique_human_opens FROM deliverability_daily_by('branch', NULL, '2023-11-15') ORDER BY 1, 2;
+SELECT day, value, unique_human_opens FROM deliverability_daily_by('branch', NULL, '2023-11-15 00:00-08') ORDER BY 1, 2;
 -- The whole-day view is the NULL dimension.
 SELECT (SELECT count(*) FROM (SELECT * FROM deliverability_daily EXCEPT
         SELECT day, sent, delivered, bounced, blocked, dropped, deferred, spam_reports, unique_human_opens,

@@ -121,7 +121,7 @@ SELECT count(*) AS differences FROM state_differences();
 SELECT record_send('F1', ARRAY['old@example.com'], '{"record_id":"REC-F"}', '2023-10-01 00:00+00');
 SELECT stored FROM ingest_sendgrid_event('[{"email":"old@example.com","timestamp":1696150000,"event":"bounce","type":"bounce","sg_event_id":"f1","sg_message_id":"F1.filter.0"}]');
 SELECT * FROM deliverability_daily ORDER BY day;
-SELECT forget_recipients('2023-11-01') AS forgotten;
+SELECT forget_recipients('2023-11-01 00:00+00') AS forgotten;
 SELECT message_id, email FROM recipient ORDER BY 1, 2;
 SELECT count(*) AS sends_left FROM send WHERE message_id = 'F1';
 SELECT count(*) AS custom_args_left FROM message_custom_args WHERE message_id = 'F1';
