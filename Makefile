@@ -21,15 +21,15 @@ DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql sql/$(EXTE
 
 REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects \
           message_id_and_timestamps views order_independence triggers \
-          webhook_signature webhook_body webhook_leaks hostile_input differential_fuzz roles \
+          webhook_signature webhook_body webhook_leaks hostile_input differential_fuzz roles privileges forged_values \
           hostile_schema state suppression deliverability partitions landing partman citus_rules upgrade \
-          upgrade_partman schema_equivalence
+          upgrade_repairs upgrade_partman upgrade_dump_registration schema_equivalence
 REGRESS_OPTS = --inputdir=test --temp-instance=./tmp_check --temp-config=test/regress.conf
 
 # Concurrency: test/specs/*.spec against test/expected/*.out.
 ISOLATION = concurrent_ingest ingest_while_reading status_notifications retention_while_ingesting \
             concurrent_state_exact ingest_deadlock_order retention_lock_timeout create_partitions_lock_timeout \
-            notification_privacy landing_concurrency
+            notification_privacy ingest_deadlock_large_posts update_under_live_connection landing_concurrency
 ISOLATION_OPTS = --inputdir=test --temp-instance=./tmp_check_iso --temp-config=test/regress.conf \
                  --load-extension=mailstatus
 
@@ -37,7 +37,9 @@ ISOLATION_OPTS = --inputdir=test --temp-instance=./tmp_check_iso --temp-config=t
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
-PG_CPPFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror=implicit-function-declaration
+# MAILSTATUS_VERSION: the version the library is built for, which it compares with the schema's.
+PG_CPPFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror=implicit-function-declaration \
+              -DMAILSTATUS_VERSION='"$(EXTVERSION)"'
 SHLIB_LINK = -ljson-c -lcrypto
 
 EXTRA_CLEAN = tmp_check results regression.diffs regression.out test/fuzz/fuzz_wire test/fuzz/work
@@ -77,6 +79,13 @@ demo:
 	test/run demo
 test:
 	test/run test
+
+# The property harness (test/property/) for as long as asked: make soak SECONDS=3600. make test
+# runs it for two minutes.
+SECONDS ?= 600
+.PHONY: soak
+soak:
+	test/run soak $(SECONDS)
 
 # Mutation testing (not part of make test): every planted bug in test/mutation/ must be caught.
 .PHONY: mutation

@@ -3,16 +3,19 @@
  *
  * A call maps every element (sendgrid_event.c), rejects the ones that cannot
  * be stored (once each, by content), attributes async bounces to their send,
- * and sorts the events by recipient, time and content hash, so concurrent,
- * overlapping batches take their locks in one order.  Each chunk of events
- * is one statement: INSERT ... ON CONFLICT DO NOTHING into mailstatus.event
- * through the executor (triggers on the table fire), RETURNING the rows that
- * were new, whose partial states merge_events merges into the state tables
- * with the aggregates' combine functions.  Rejects are written first, in key
- * order too.  Stored and duplicate counts come from RETURNING: on Citus the
- * command's own count also holds the duplicates.  In landing mode
+ * and sorts the events by recipient, time and content hash.  Then it takes
+ * its locks in one order, the same for every post, across all its statements
+ * (so concurrent, overlapping posts wait for each other and never deadlock):
+ * its rejects in key order; its events in key order, a chunk per statement
+ * (INSERT ... ON CONFLICT DO NOTHING into mailstatus.event through the
+ * executor, so triggers on the table fire, RETURNING the rows that were new);
+ * then all its new events at once to merge_events, which merges their partial
+ * states into the state tables with the aggregates' combine functions, one
+ * statement per table: recipients in key order, the counters, the
+ * suppressions.  Stored and duplicate counts come from RETURNING: on Citus
+ * the command's own count also holds the duplicates.  In landing mode
  * (landing.c) the same rows go to the local tables landed_event and
- * landed_reject instead, and a flush merges them later (13_landing.sql).
+ * landed_reject instead, and a flush merges them later (11_landing.sql).
  *
  * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
@@ -22,27 +25,37 @@
 
 #include <openssl/evp.h>
 
+#include <ctype.h>
+
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/fmgroids.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
 
 #include "ingest.h"
 #include "landing.h"
 
-/* Events or rejects per statement: bounds the arrays a huge body builds at once. */
+/* Events or rejects inserted per statement: bounds the arrays a huge body builds at once. */
 #define INGEST_CHUNK_ROWS 1000
 #define DIGEST_BYTES 32
 
@@ -54,32 +67,100 @@ typedef struct RejectedElement
 	Jsonb	   *element;
 } RejectedElement;
 
-/* Per-backend plans, valid while the tables they were made for exist, for one ingest mode. */
-typedef struct IngestPlans
+/*
+ * Plans prepared at their first use and kept for the backend's life.
+ * PostgreSQL's plan cache plans them again when an object they name is
+ * altered, dropped or made again (an extension update, DROP and CREATE
+ * EXTENSION); what it cannot follow is the parameter type insert_events and
+ * merge_events were prepared with, the event table's row type.  So they are
+ * made again when mailstatus.event is another table: event_plans_for is the
+ * one place that decides; the others take built-in types only.
+ */
+static struct
 {
-	Oid			event_relid;
-	Oid			rejected_relid;
-	bool		landing;
-	SPIPlanPtr	store_events;
+	Oid			event_relid;	/* the table insert_events was made for */
+	SPIPlanPtr	insert_events;
+	SPIPlanPtr	merge_events;
+	SPIPlanPtr	land_events;	/* landing mode: into landed_event */
 	SPIPlanPtr	insert_rejects;
-	SPIPlanPtr	attribute_bounce;
+	SPIPlanPtr	land_rejects;	/* landing mode: into landed_reject */
 	SPIPlanPtr	flush_when_due;
-} IngestPlans;
+	SPIPlanPtr	attribute_bounce;
+	SPIPlanPtr	state_before_closed_days;
+}			ingest_plans;
 
-static IngestPlans ingest_plans;
-
-/* OID of a table of the extension's fixed schema. */
-static Oid
-mailstatus_table_oid(const char *name)
+/* Whether version a is newer than version b: dot-separated numbers, compared number by number. */
+static bool
+version_is_newer(const char *a, const char *b)
 {
-	Oid			relid = get_relname_relid(name, get_namespace_oid("mailstatus", false));
+	for (;;)
+	{
+		long		x = 0;
+		long		y = 0;
 
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table mailstatus.%s does not exist", name),
-				 errhint("Update the extension: ALTER EXTENSION mailstatus UPDATE;")));
-	return relid;
+		for (; isdigit((unsigned char) *a); a++)
+			x = Min(x * 10 + (*a - '0'), 1000000000L);
+		for (; isdigit((unsigned char) *b); b++)
+			y = Min(y * 10 + (*b - '0'), 1000000000L);
+		if (x != y)
+			return x > y;
+		if (*a != '.' && *b != '.')
+			return false;
+		if (*a == '.')
+			a++;
+		if (*b == '.')
+			b++;
+	}
+}
+
+/* The version of the extension in this database's catalog, or NULL when it is not installed. */
+static char *
+installed_extension_version(void)
+{
+	Relation	extensions = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	char	   *version = NULL;
+
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum("mailstatus"));
+	scan = systable_beginscan(extensions, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+
+		/* Not heap_getattr: newer 17.x headers make it call heap_datum_check, which servers of earlier 17.x minors lack. */
+		Datum		extversion = fastgetattr(tuple, Anum_pg_extension_extversion, RelationGetDescr(extensions), &isnull);
+
+		if (!isnull)
+			version = TextDatumGetCString(extversion);
+	}
+	systable_endscan(scan);
+	table_close(extensions, AccessShareLock);
+	return version;
+}
+
+/*
+ * Ends the connection when the extension was updated past this library.  A
+ * backend keeps the library it loaded first, whatever was installed since,
+ * and this one cannot know a newer schema: only a new connection, which loads
+ * the installed library, can.  FATAL fails this one call and closes the
+ * connection, so that a pool opens a new one, instead of an error on every
+ * call for as long as the pool keeps it.
+ */
+static void
+end_connection_if_library_is_older(void)
+{
+	char	   *version = installed_extension_version();
+
+	if (version != NULL && version_is_newer(version, MAILSTATUS_VERSION))
+		ereport(FATAL,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("mailstatus was updated to %s after this connection loaded the library of %s",
+						version, MAILSTATUS_VERSION),
+				 errdetail("A connection keeps the library it loaded first, and that library cannot work with a newer schema."),
+				 errhint("Connect again: a new connection loads the library installed with %s.", version)));
 }
 
 /* An array grown (doubling) to hold at least needed elements; *capacity is updated. */
@@ -110,10 +191,14 @@ spi_value(const char *query, bool *isnull)
 
 /*
  * Reads the retention window drop_event_partitions set: events that occurred
- * before it are rejected, not stored.  FOR SHARE holds off a concurrent
- * drop_event_partitions until this transaction ends, so no event of this
- * batch lands in a month being dropped.  A landing post takes no lock: the
- * flush checks the window again, under that lock.
+ * before it are rejected, not stored.  Then the days forget_recipients closed:
+ * every day up to the one of its cut-off counts the recipients it forgot, so
+ * an event on those days is stored only for a recipient whose state holds
+ * something of them (reject_if_on_closed_days).  FOR SHARE holds off a
+ * concurrent drop_event_partitions or forget_recipients until this
+ * transaction ends, so no event of this batch lands in a month being dropped
+ * or is judged against a cut-off being moved.  A landing post takes no lock:
+ * the flush checks the retention window again, under that lock.
  */
 static void
 read_retention(IngestBatch *batch)
@@ -122,10 +207,21 @@ read_retention(IngestBatch *batch)
 	Datum		since = spi_value(batch->landing
 								  ? "SELECT r.retained_since FROM mailstatus.event_retention r"
 								  : "SELECT r.retained_since FROM mailstatus.event_retention r FOR SHARE", &isnull);
+	Datum		closed_until;
 
 	batch->has_retention = !isnull;
 	if (!isnull)
 		batch->retained_since = DatumGetTimestampTz(since);
+	closed_until = spi_value(batch->landing
+							 ? "SELECT pg_catalog.date_trunc('day', r.forgotten_before, 'UTC') "
+							 "OPERATOR(pg_catalog.+) '1 day'::interval "
+							 "FROM mailstatus.recipient_retention r"
+							 : "SELECT pg_catalog.date_trunc('day', r.forgotten_before, 'UTC') "
+							 "OPERATOR(pg_catalog.+) '1 day'::interval "
+							 "FROM mailstatus.recipient_retention r FOR SHARE", &isnull);
+	batch->has_closed_days = !isnull;
+	if (!isnull)
+		batch->closed_until = DatumGetTimestampTz(closed_until);
 }
 
 /*
@@ -135,26 +231,28 @@ read_retention(IngestBatch *batch)
  * retention window's (the order maintenance takes them in).
  */
 static void
-ensure_default_partition(Oid event_relid)
+ensure_default_partition(void)
 {
 	bool		isnull;
 
-	if (OidIsValid(get_default_partition_oid(event_relid)))
+	if (OidIsValid(get_default_partition_oid(RangeVarGetRelid(makeRangeVar("mailstatus", "event", -1), NoLock, false))))
 		return;
 	spi_value("SELECT mailstatus.ensure_event_default_partition()", &isnull);
 }
 
 /*
- * Maps the event table's columns, refusing the layout of an older version of
- * the extension (the library is newer than the schema until the update).
+ * Refuses the event table's layout when it is an older version's (the
+ * library is newer than the schema until the update): a column the library
+ * writes is missing, or the table is not partitioned.  Read from the catalog
+ * alone, so that it needs no lock on the table.
  */
 static void
-require_current_layout(Oid event_relid, TupleDesc rowdesc, int *attnum_of_column)
+require_current_layout(Oid event_relid)
 {
-	event_columns_of(rowdesc, attnum_of_column);
 	for (int c = 0; c < EVENT_NCOLUMNS; c++)
 	{
-		if (attnum_of_column[c] < 0 || get_rel_relkind(event_relid) != RELKIND_PARTITIONED_TABLE)
+		if (get_attnum(event_relid, event_column_names[c]) == InvalidAttrNumber ||
+			get_rel_relkind(event_relid) != RELKIND_PARTITIONED_TABLE)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("mailstatus.event has the layout of an older version of mailstatus"),
@@ -163,36 +261,33 @@ require_current_layout(Oid event_relid, TupleDesc rowdesc, int *attnum_of_column
 	}
 }
 
-/* A batch with nothing in it, stamped with the transaction's time. */
-void
-ingest_batch_init(IngestBatch *batch, const char *function)
+/*
+ * mailstatus.event, locked in lockmode: refused when the extension is newer
+ * than this library (the connection ends), when the table is missing or has
+ * an older version's layout.  A lock waited for brings what an update
+ * committed meanwhile: the name is looked up again after it.
+ */
+static Oid
+checked_event_table(LOCKMODE lockmode)
 {
-	Oid			event_relid = mailstatus_table_oid("event");
-	HASHCTL		rejects_hash;
+	Oid			event_relid;
 
-	memset(batch, 0, sizeof(IngestBatch));
-	batch->function = function;
-	batch->landing = ingest_lands_posts();
-	batch->received_at = GetCurrentTransactionStartTimestamp();
-	batch->scratch = AllocSetContextCreate(CurrentMemoryContext, "mailstatus event mapping",
-										   ALLOCSET_DEFAULT_SIZES);
-	/* A generation context: no rounding of each tuple up to a power of two. */
-	batch->rows = GenerationContextCreate(CurrentMemoryContext, "mailstatus stored events",
-										  ALLOCSET_DEFAULT_SIZES);
-	batch->rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(event_relid), -1);
-	require_current_layout(event_relid, batch->rowdesc, batch->attnum_of_column);
-	rejects_hash.keysize = DIGEST_BYTES;
-	rejects_hash.entrysize = sizeof(RejectedElement);
-	rejects_hash.hcxt = CurrentMemoryContext;
-	batch->rejects = hash_create("mailstatus rejected elements", 64, &rejects_hash,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	read_retention(batch);
-	/* A landing post leaves the event table alone: the flush makes the partition. */
-	if (!batch->landing)
-		ensure_default_partition(event_relid);
-	SPI_finish();
+	end_connection_if_library_is_older();
+	event_relid = RangeVarGetRelid(makeRangeVar("mailstatus", "event", -1), lockmode, true);
+	if (!OidIsValid(event_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table mailstatus.event does not exist"),
+				 errhint("Update the extension: ALTER EXTENSION mailstatus UPDATE;")));
+	require_current_layout(event_relid);
+	return event_relid;
+}
+
+/* Refuses a schema this library cannot work with (checked_event_table), before a call reads anything of it, taking no lock. */
+void
+ingest_require_schema(void)
+{
+	checked_event_table(NoLock);
 }
 
 /* Prepares and keeps a plan for the rest of the backend's life. */
@@ -209,69 +304,71 @@ prepare_kept_plan(const char *query, int nargs, Oid *argtypes)
 }
 
 /*
- * Makes sure the cached plans were made for the tables that exist now and
- * for the session's ingest mode.  A landing post writes the local tables
- * landed_event and landed_reject (the same columns, deduplicated by the same
- * keys), then flushes when the landing is due.
+ * A batch with nothing in it, stamped with the transaction's time, its rows
+ * to be formed for the event table as it is now.  The table is locked only
+ * while its row type is read, as PostgreSQL's type cache does: ingest locks
+ * it for good when it stores (lock_event_table_for_store), after the send
+ * and rejected_event tables, the order an update takes them in too.
  */
-static void
-ingest_plans_refresh(void)
+void
+ingest_batch_init(IngestBatch *batch, const char *function)
 {
-	Oid			event_relid = mailstatus_table_oid("event");
-	Oid			rejected_relid = mailstatus_table_oid("rejected_event");
-	bool		landing = ingest_lands_posts();
-	Oid			argtypes[3];
+	HASHCTL		rejects_hash;
 
-	if (ingest_plans.store_events != NULL &&
-		ingest_plans.event_relid == event_relid &&
-		ingest_plans.rejected_relid == rejected_relid &&
-		ingest_plans.landing == landing)
+	memset(batch, 0, sizeof(IngestBatch));
+	batch->function = function;
+	batch->landing = ingest_lands_posts();
+	batch->received_at = GetCurrentTransactionStartTimestamp();
+	batch->scratch = AllocSetContextCreate(CurrentMemoryContext, "mailstatus event mapping",
+										   ALLOCSET_DEFAULT_SIZES);
+	/* A generation context: no rounding of each tuple up to a power of two. */
+	batch->rows = GenerationContextCreate(CurrentMemoryContext, "mailstatus stored events",
+										  ALLOCSET_DEFAULT_SIZES);
+	rejects_hash.keysize = DIGEST_BYTES;
+	rejects_hash.entrysize = sizeof(RejectedElement);
+	rejects_hash.hcxt = CurrentMemoryContext;
+	batch->rejects = hash_create("mailstatus rejected elements", 64, &rejects_hash,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	read_retention(batch);
+	/* A landing post leaves the event table alone: the flush makes the partition. */
+	if (!batch->landing)
+		ensure_default_partition();
+	SPI_finish();
+	batch->event_relid = checked_event_table(AccessShareLock);
+	batch->rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(batch->event_relid), -1);
+	event_columns_of(batch->rowdesc, batch->attnum_of_column);
+	UnlockRelationOid(batch->event_relid, AccessShareLock);
+}
+
+/* Makes the plans that take the event table's row type again unless they were made for event_relid's table (see ingest_plans). */
+static void
+event_plans_for(Oid event_relid)
+{
+	Oid			argtype = get_array_type(get_rel_type_id(event_relid));
+
+	if (ingest_plans.insert_events != NULL && ingest_plans.event_relid == event_relid)
 		return;
-	if (ingest_plans.store_events != NULL)
+	if (ingest_plans.insert_events != NULL)
 	{
-		SPI_freeplan(ingest_plans.store_events);
-		SPI_freeplan(ingest_plans.insert_rejects);
-		SPI_freeplan(ingest_plans.attribute_bounce);
-		if (ingest_plans.flush_when_due != NULL)
-			SPI_freeplan(ingest_plans.flush_when_due);
+		SPI_freeplan(ingest_plans.insert_events);
+		SPI_freeplan(ingest_plans.merge_events);
+		SPI_freeplan(ingest_plans.land_events);
+		ingest_plans.insert_events = NULL;	/* until the next ones are made: preparing may fail */
 	}
-	memset(&ingest_plans, 0, sizeof(IngestPlans));
-
-	argtypes[0] = get_array_type(get_rel_type_id(event_relid));
-	ingest_plans.store_events = prepare_kept_plan(landing
-		? "WITH landed AS (INSERT INTO mailstatus.landed_event SELECT * FROM pg_catalog.unnest($1) "
-		  "ON CONFLICT ON CONSTRAINT landed_event_pkey DO NOTHING RETURNING 1) "
-		  "SELECT pg_catalog.count(*) FROM landed"
-		: "WITH stored AS (INSERT INTO mailstatus.event AS e SELECT * FROM pg_catalog.unnest($1) "
-		  "ON CONFLICT DO NOTHING RETURNING ROW(e.*)::mailstatus.event AS e) "
-		  "SELECT pg_catalog.count(*), mailstatus.merge_events(pg_catalog.array_agg(s.e)) FROM stored s",
-		1, argtypes);
-
-	argtypes[0] = TEXTARRAYOID;
-	argtypes[1] = TEXTARRAYOID;
-	argtypes[2] = get_array_type(JSONBOID);
-	ingest_plans.insert_rejects = prepare_kept_plan(landing
-		? "INSERT INTO mailstatus.landed_reject (element_key, reason, element) "
-		  "SELECT r.element_key, r.reason, r.element "
-		  "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
-		  "AS r(element_key, reason, element) "
-		  "ON CONFLICT ON CONSTRAINT landed_reject_pkey DO NOTHING"
-		: "INSERT INTO mailstatus.rejected_event (element_key, reason, element) "
-		  "SELECT r.element_key, r.reason, r.element "
-		  "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
-		  "AS r(element_key, reason, element) "
-		  "ON CONFLICT ON CONSTRAINT rejected_event_element_key DO NOTHING",
-		3, argtypes);
-	if (landing)
-		ingest_plans.flush_when_due = prepare_kept_plan("SELECT mailstatus.flush_when_due()", 0, NULL);
-	ingest_plans.landing = landing;
-
-	argtypes[0] = TEXTOID;
-	argtypes[1] = TIMESTAMPTZOID;
-	ingest_plans.attribute_bounce = prepare_kept_plan(
-		"SELECT mailstatus.attributed_message_id($1, $2)", 2, argtypes);
+	ingest_plans.merge_events = prepare_kept_plan("SELECT mailstatus.merge_events($1)", 1, &argtype);
+	ingest_plans.land_events = prepare_kept_plan(
+		"WITH landed AS (INSERT INTO mailstatus.landed_event SELECT * FROM pg_catalog.unnest($1) "
+		"ON CONFLICT ON CONSTRAINT landed_event_pkey DO NOTHING RETURNING 1) "
+		"SELECT pg_catalog.count(*) FROM landed",
+		1, &argtype);
+	ingest_plans.insert_events = prepare_kept_plan(
+		"WITH stored AS (INSERT INTO mailstatus.event AS e SELECT * FROM pg_catalog.unnest($1) "
+		"ON CONFLICT DO NOTHING RETURNING ROW(e.*)::mailstatus.event AS e) "
+		"SELECT pg_catalog.array_agg(s.e) FROM stored s",
+		1, &argtype);
 	ingest_plans.event_relid = event_relid;
-	ingest_plans.rejected_relid = rejected_relid;
 }
 
 /* A time as text in UTC, whatever the session's time zone: the reasons stored say the same to everyone. */
@@ -319,7 +416,12 @@ attribute_async_bounce(MappedEvent *row)
 		return;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ingest_plans_refresh();
+	if (ingest_plans.attribute_bounce == NULL)
+	{
+		Oid			argtypes[2] = {TEXTOID, TIMESTAMPTZOID};
+
+		ingest_plans.attribute_bounce = prepare_kept_plan("SELECT mailstatus.attributed_message_id($1, $2)", 2, argtypes);
+	}
 	args[0] = row->values[EVENT_COL_EMAIL];
 	args[1] = row->values[EVENT_COL_OCCURRED_AT];
 	if (SPI_execute_plan(ingest_plans.attribute_bounce, args, NULL, true, 1) != SPI_OK_SELECT)
@@ -331,6 +433,49 @@ attribute_async_bounce(MappedEvent *row)
 		row->nulls[EVENT_COL_ATTRIBUTED_MESSAGE_ID] = false;
 	}
 	SPI_finish();
+}
+
+/*
+ * Rejects an event on the days forget_recipients closed for a recipient whose
+ * state holds nothing of them: the recipient was forgotten (its figures of
+ * those days stand as counted, and would be counted twice) or is seen there
+ * for the first time after they closed.  The recipient is the one the state
+ * counts the event under: its message, or the send an async bounce is
+ * attributed to.
+ */
+static void
+reject_if_on_closed_days(IngestBatch *batch, MappedEvent *row)
+{
+	TimestampTz occurred_at = DatumGetTimestampTz(row->values[EVENT_COL_OCCURRED_AT]);
+	Datum		args[3];
+	bool		isnull;
+	bool		held;
+
+	if (!batch->has_closed_days || occurred_at >= batch->closed_until)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (ingest_plans.state_before_closed_days == NULL)
+	{
+		Oid			argtypes[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
+
+		ingest_plans.state_before_closed_days = prepare_kept_plan(
+			"SELECT EXISTS (SELECT FROM mailstatus.recipient r WHERE r.message_id OPERATOR(pg_catalog.=) $1 "
+			"AND r.email OPERATOR(pg_catalog.=) $2 AND r.first_event_at OPERATOR(pg_catalog.<) $3)", 3, argtypes);
+	}
+	args[0] = row->nulls[EVENT_COL_ATTRIBUTED_MESSAGE_ID] ? row->values[EVENT_COL_MESSAGE_ID] :
+		row->values[EVENT_COL_ATTRIBUTED_MESSAGE_ID];
+	args[1] = row->values[EVENT_COL_EMAIL];
+	args[2] = TimestampTzGetDatum(batch->closed_until);
+	if (SPI_execute_plan(ingest_plans.state_before_closed_days, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up a recipient's state");
+	held = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	if (!held)
+		row->reject_reason = psprintf("the event occurred at %s, on a day closed by forget_recipients (before %s), "
+									  "and its recipient's state holds nothing of those days: their figures "
+									  "stand as counted",
+									  utc_time_text(occurred_at), utc_time_text(batch->closed_until));
 }
 
 /* The first part of an event's sort key: its message id and address, NUL-terminated each. */
@@ -368,6 +513,8 @@ ingest_batch_add(IngestBatch *batch, Jsonb *element)
 		reject_if_before_retention(batch, &row);
 	if (row.reject_reason == NULL)
 		attribute_async_bounce(&row);
+	if (row.reject_reason == NULL)
+		reject_if_on_closed_days(batch, &row);
 	MemoryContextSwitchTo(batch_context);
 	if (row.reject_reason != NULL)
 	{
@@ -454,7 +601,11 @@ reject_key(const unsigned char *digest)
 	return CStringGetTextDatum(key);
 }
 
-/* Writes the rejected elements, in key order (as events: concurrent batches never deadlock on them). */
+/*
+ * Writes the rejected elements, in key order (as events: concurrent batches
+ * never deadlock on them), into rejected_event, or into landed_reject (the
+ * same columns and key) when the post lands.
+ */
 static void
 store_rejects(IngestBatch *batch)
 {
@@ -463,7 +614,28 @@ store_rejects(IngestBatch *batch)
 	HASH_SEQ_STATUS scan;
 	RejectedElement *entry;
 	int			i = 0;
+	SPIPlanPtr	plan;
 
+	if (ingest_plans.insert_rejects == NULL)
+	{
+		Oid			argtypes[3] = {TEXTARRAYOID, TEXTARRAYOID, get_array_type(JSONBOID)};
+
+		ingest_plans.insert_rejects = prepare_kept_plan(
+			"INSERT INTO mailstatus.rejected_event (element_key, reason, element) "
+			"SELECT r.element_key, r.reason, r.element "
+			"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
+			"AS r(element_key, reason, element) "
+			"ON CONFLICT ON CONSTRAINT rejected_event_element_key DO NOTHING",
+			3, argtypes);
+		ingest_plans.land_rejects = prepare_kept_plan(
+			"INSERT INTO mailstatus.landed_reject (element_key, reason, element) "
+			"SELECT r.element_key, r.reason, r.element "
+			"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
+			"AS r(element_key, reason, element) "
+			"ON CONFLICT ON CONSTRAINT landed_reject_pkey DO NOTHING",
+			3, argtypes);
+	}
+	plan = batch->landing ? ingest_plans.land_rejects : ingest_plans.insert_rejects;
 	hash_seq_init(&scan, batch->rejects);
 	while ((entry = hash_seq_search(&scan)) != NULL)
 		sorted[i++] = entry;
@@ -485,60 +657,168 @@ store_rejects(IngestBatch *batch)
 		args[0] = PointerGetDatum(construct_array(keys, count, TEXTOID, -1, false, TYPALIGN_INT));
 		args[1] = PointerGetDatum(construct_array(reasons, count, TEXTOID, -1, false, TYPALIGN_INT));
 		args[2] = PointerGetDatum(construct_array(elements, count, JSONBOID, -1, false, TYPALIGN_INT));
-		if (SPI_execute_plan(ingest_plans.insert_rejects, args, NULL, false, 0) != SPI_OK_INSERT)
+		if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not store rejected elements");
 		CHECK_FOR_INTERRUPTS();
 	}
 }
 
-/* Stores events[0..n) and merges the new ones into the state, as one statement; returns how many were new. */
-static uint64
-store_event_chunk(StoredEvent *events, int n, Oid rowtype)
+/* Inserts events[0..n) in one statement; the new ones join the post's new events. */
+static void
+insert_event_chunk(StoredEvent *events, int n, Oid rowtype, ArrayBuildState *new_events)
 {
 	Datum	   *rows = palloc(sizeof(Datum) * n);
 	Datum		args[1];
-	uint64		stored;
+	Datum		inserted;
 	bool		isnull;
 
 	for (int i = 0; i < n; i++)
 		rows[i] = HeapTupleGetDatum(events[i].tuple);
 	args[0] = PointerGetDatum(construct_array(rows, n, rowtype, -1, false, TYPALIGN_DOUBLE));
-	if (SPI_execute_plan(ingest_plans.store_events, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(ingest_plans.insert_events, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not store events");
-	stored = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	inserted = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+	{
+		ArrayIterator it = array_create_iterator(DatumGetArrayTypeP(inserted), 0, NULL);
+		Datum		row;
+		bool		row_isnull;
+
+		while (array_iterate(it, &row, &row_isnull))
+			accumArrayResult(new_events, row, row_isnull, rowtype, new_events->mcontext);
+		array_free_iterator(it);
+	}
 	SPI_freetuptable(SPI_tuptable);
 	for (int i = 0; i < n; i++)
 		heap_freetuple(events[i].tuple);
 	pfree(DatumGetPointer(args[0]));
 	pfree(rows);
-	return stored;
 }
 
-/* Stores a batch: rejects first (once each), then events in key order, chunk by chunk. */
+/* Merges all the new events of a post into the state, in one statement (one per state table within it). */
+static void
+merge_new_events(ArrayBuildState *new_events)
+{
+	Datum		args[1];
+
+	args[0] = makeArrayResult(new_events, CurrentMemoryContext);
+	if (SPI_execute_plan(ingest_plans.merge_events, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not merge events into the state");
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * Locks the event table for the store and makes sure the batch's rows fit
+ * it.  An update that committed while this call waited (for send or
+ * rejected_event) may have added or dropped other columns, which leaves the
+ * rows as they are; when it made the table again, or moved or retyped a
+ * column ingest writes, the call is refused once, and the next one maps its
+ * events for the table as it is.
+ */
+static void
+lock_event_table_for_store(IngestBatch *batch)
+{
+	Oid			event_relid = checked_event_table(RowExclusiveLock);
+	bool		fits = event_relid == batch->event_relid;
+
+	if (fits)
+	{
+		TupleDesc	rowdesc = lookup_rowtype_tupdesc(get_rel_type_id(event_relid), -1);
+		int			attnum_of_column[EVENT_NCOLUMNS];
+
+		event_columns_of(rowdesc, attnum_of_column);
+		for (int c = 0; c < EVENT_NCOLUMNS; c++)
+			fits = fits && attnum_of_column[c] == batch->attnum_of_column[c] &&
+				TupleDescAttr(rowdesc, attnum_of_column[c])->atttypid ==
+				TupleDescAttr(batch->rowdesc, attnum_of_column[c])->atttypid;
+		ReleaseTupleDesc(rowdesc);
+	}
+	if (!fits)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("mailstatus.event changed while this call waited"),
+				 errdetail("An update made the table again, or changed a column ingest writes, after the call had mapped its events."),
+				 errhint("Post again: the next call maps its events for the table as it is.")));
+	event_plans_for(event_relid);
+}
+
+/*
+ * Lands a batch (landing mode): rejects first, then events in key order,
+ * chunk by chunk, into landed_event, each once; then flushes when the
+ * landing is due (flush_when_due).  Stored counts the events that were not
+ * waiting yet.  The event table is neither locked nor written.
+ */
+static IngestCounts
+land_batch(IngestBatch *batch)
+{
+	IngestCounts counts = {0, 0, batch->nrejected};
+
+	if (batch->nrejected > 0)
+		store_rejects(batch);
+	event_plans_for(batch->event_relid);
+	if (ingest_plans.flush_when_due == NULL)
+		ingest_plans.flush_when_due = prepare_kept_plan("SELECT mailstatus.flush_when_due()", 0, NULL);
+	qsort(batch->events, batch->nevents, sizeof(StoredEvent), stored_event_compare);
+	for (int start = 0; start < batch->nevents; start += INGEST_CHUNK_ROWS)
+	{
+		int			n = Min(INGEST_CHUNK_ROWS, batch->nevents - start);
+		Datum	   *rows = palloc(sizeof(Datum) * n);
+		Datum		args[1];
+		bool		isnull;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int i = 0; i < n; i++)
+			rows[i] = HeapTupleGetDatum(batch->events[start + i].tuple);
+		args[0] = PointerGetDatum(construct_array(rows, n, batch->rowdesc->tdtypeid, -1, false, TYPALIGN_DOUBLE));
+		if (SPI_execute_plan(ingest_plans.land_events, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not land events");
+		counts.stored += (int) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		SPI_freetuptable(SPI_tuptable);
+		pfree(DatumGetPointer(args[0]));
+		pfree(rows);
+	}
+	if (SPI_execute_plan(ingest_plans.flush_when_due, NULL, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not flush the landed events");
+	counts.duplicates = batch->nevents - counts.stored;
+	return counts;
+}
+
+/*
+ * Stores a batch: rejects first (once each), then events in key order, chunk
+ * by chunk, then the new ones merged into the state at once; or lands it.
+ */
 IngestCounts
 ingest_batch_store(IngestBatch *batch)
 {
 	IngestCounts counts = {0, 0, batch->nrejected};
-	uint64		stored = 0;
+	ArrayBuildState *new_events;
 
 	if (batch->nevents == 0 && batch->nrejected == 0)
 		return counts;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ingest_plans_refresh();
+	if (batch->landing)
+	{
+		counts = land_batch(batch);
+		SPI_finish();
+		return counts;
+	}
 	if (batch->nrejected > 0)
 		store_rejects(batch);
+	if (batch->nevents > 0)
+		lock_event_table_for_store(batch);
 	qsort(batch->events, batch->nevents, sizeof(StoredEvent), stored_event_compare);
+	new_events = initArrayResult(batch->rowdesc->tdtypeid, CurrentMemoryContext, true);
 	for (int start = 0; start < batch->nevents; start += INGEST_CHUNK_ROWS)
 	{
 		CHECK_FOR_INTERRUPTS();
-		stored += store_event_chunk(&batch->events[start], Min(INGEST_CHUNK_ROWS, batch->nevents - start),
-									batch->rowdesc->tdtypeid);
+		insert_event_chunk(&batch->events[start], Min(INGEST_CHUNK_ROWS, batch->nevents - start),
+						   batch->rowdesc->tdtypeid, new_events);
 	}
-	if (ingest_plans.landing && SPI_execute_plan(ingest_plans.flush_when_due, NULL, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not flush the landed events");
+	counts.stored = new_events->nelems;
+	if (new_events->nelems > 0)
+		merge_new_events(new_events);
 	SPI_finish();
-	counts.stored = (int) stored;
 	counts.duplicates = batch->nevents - counts.stored;
 	return counts;
 }
@@ -546,20 +826,16 @@ ingest_batch_store(IngestBatch *batch)
 /*
  * Refuses an entry point that cannot check signatures once signing is
  * configured: while mailstatus.webhook_key holds any key (active or not),
- * only signed raw bodies are taken. An older schema is refused first (it may
- * predate the key table).
+ * only signed raw bodies are taken. A schema this library cannot work with is
+ * refused first (an older one may predate the key table).
  */
 void
 ingest_refuse_when_signing(const char *function)
 {
-	Oid			event_relid = mailstatus_table_oid("event");
-	TupleDesc	rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(event_relid), -1);
-	int			attnum_of_column[EVENT_NCOLUMNS];
 	bool		isnull;
 	bool		keyed;
 
-	require_current_layout(event_relid, rowdesc, attnum_of_column);
-	FreeTupleDesc(rowdesc);
+	ingest_require_schema();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	keyed = DatumGetBool(spi_value("SELECT EXISTS (SELECT FROM mailstatus.webhook_key)", &isnull));
@@ -572,7 +848,11 @@ ingest_refuse_when_signing(const char *function)
 				 errhint("Pass the raw body and SendGrid's signature headers to ingest_sendgrid_webhook; the owner turns signing off by deleting the keys.")));
 }
 
-/* Returns the counts as the one row of a TABLE(stored, duplicates, rejected) function. */
+/*
+ * Returns the counts as the one row of a TABLE(stored, duplicates, rejected)
+ * function, in the row type the caller expects: the function itself may have
+ * been dropped and made again while the call waited for a lock.
+ */
 Datum
 ingest_counts_result(FunctionCallInfo fcinfo, IngestCounts counts)
 {
@@ -580,7 +860,7 @@ ingest_counts_result(FunctionCallInfo fcinfo, IngestCounts counts)
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
-	InitMaterializedSRF(fcinfo, 0);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	values[0] = Int32GetDatum(counts.stored);
 	values[1] = Int32GetDatum(counts.duplicates);
 	values[2] = Int32GetDatum(counts.rejected);

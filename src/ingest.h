@@ -44,8 +44,11 @@ typedef struct IngestBatch
 	TimestampTz received_at;
 	bool		has_retention;	/* events before retained_since are rejected */
 	TimestampTz retained_since;
+	bool		has_closed_days;	/* forget_recipients ran: days before closed_until are closed */
+	TimestampTz closed_until;
 	MemoryContext scratch;
 	MemoryContext rows;			/* the events' tuples and sort keys, packed densely */
+	Oid			event_relid;	/* the event table the rows are formed for */
 	TupleDesc	rowdesc;
 	int			attnum_of_column[EVENT_NCOLUMNS];
 	StoredEvent *events;
@@ -59,6 +62,7 @@ typedef struct IngestBatch
 /* Deepest JSON nesting a body may have, on every path; SendGrid's events nest 3 deep. */
 #define BODY_MAX_DEPTH 64
 
+extern void ingest_require_schema(void);
 extern void ingest_batch_init(IngestBatch *batch, const char *function);
 extern void ingest_batch_add(IngestBatch *batch, Jsonb *element);
 extern void ingest_batch_add_reject(IngestBatch *batch, Jsonb *element, const char *reason);

@@ -210,6 +210,10 @@ CREATE FUNCTION @extschema@.forget_recipients(last_event_before timestamptz)
 DECLARE
     forgotten bigint;
 BEGIN
+    -- Ingest and record_send read the cut-off FOR SHARE and judge late events by it: taken
+    -- first, it waits for the posts under way and holds new ones until the recipients and
+    -- the cut-off change together.
+    LOCK TABLE mailstatus.recipient_retention IN EXCLUSIVE MODE;
     -- The recipients as they stand, with what has landed on this node (landing mode).
     PERFORM pg_catalog.pg_advisory_xact_lock(mailstatus.flush_lock_key(), 0);
     PERFORM mailstatus.flush_landed();

@@ -105,6 +105,27 @@ SELECT stored FROM ingest_sendgrid_event('[{"email":"d@example.com","timestamp":
 SELECT stored FROM ingest_sendgrid_event('[{"email":"c@example.com","timestamp":1700000400,"event":"click","sg_event_id":"c5","sg_message_id":"C1.filter.0"}]');
 SELECT row_number() OVER (ORDER BY id) AS change, message_id, email, old_status, new_status, status_at FROM status_change ORDER BY id;
 SELECT message_id, email, status, opens, machine_opens, clicks FROM recipient_status ORDER BY 1, 2;
+-- The status a change leaves is the one the ingesting session counted: with machine opens
+-- counted, a machine open makes m1 opened (from delivered) and its click leaves opened; without,
+-- m2's machine open changes nothing and its click leaves delivered.
+SELECT stored FROM ingest_sendgrid_event('[{"email":"m1@example.com","timestamp":1700000000,"event":"delivered","sg_event_id":"m1a","sg_message_id":"M1.filter.0"},
+  {"email":"m2@example.com","timestamp":1700000000,"event":"delivered","sg_event_id":"m2a","sg_message_id":"M1.filter.0"}]');
+SET mailstatus.count_machine_opens = on;
+SELECT stored FROM ingest_sendgrid_event('[{"email":"m1@example.com","timestamp":1700000100,"event":"open","sg_machine_open":true,"sg_event_id":"m1b","sg_message_id":"M1.filter.0"}]');
+RESET mailstatus.count_machine_opens;
+SELECT stored FROM ingest_sendgrid_event('[{"email":"m2@example.com","timestamp":1700000100,"event":"open","sg_machine_open":true,"sg_event_id":"m2b","sg_message_id":"M1.filter.0"}]');
+SET mailstatus.count_machine_opens = on;
+SELECT stored FROM ingest_sendgrid_event('[{"email":"m1@example.com","timestamp":1700000200,"event":"click","sg_event_id":"m1c","sg_message_id":"M1.filter.0"}]');
+RESET mailstatus.count_machine_opens;
+SELECT stored FROM ingest_sendgrid_event('[{"email":"m2@example.com","timestamp":1700000200,"event":"click","sg_event_id":"m2c","sg_message_id":"M1.filter.0"}]');
+SELECT email, old_status, new_status, status_at FROM status_change WHERE message_id = 'M1' ORDER BY id;
+-- ... and the other way round: m3's machine open posted without counting them, its click with.
+SELECT stored FROM ingest_sendgrid_event('[{"email":"m3@example.com","timestamp":1700000000,"event":"delivered","sg_event_id":"m3a","sg_message_id":"M3.filter.0"},
+  {"email":"m3@example.com","timestamp":1700000100,"event":"open","sg_machine_open":true,"sg_event_id":"m3b","sg_message_id":"M3.filter.0"}]');
+SET mailstatus.count_machine_opens = on;
+SELECT stored FROM ingest_sendgrid_event('[{"email":"m3@example.com","timestamp":1700000200,"event":"click","sg_event_id":"m3c","sg_message_id":"M3.filter.0"}]');
+RESET mailstatus.count_machine_opens;
+SELECT email, old_status, new_status FROM status_change WHERE message_id = 'M3' ORDER BY id;
 
 -- Custom args that change for a recipient: each value is found, the first (the send's) too.
 SELECT record_send('CA1', ARRAY['ca@example.com'], '{"crm_record":"A"}', '2023-11-14 21:00+00');
@@ -121,7 +142,7 @@ SELECT count(*) AS differences FROM state_differences();
 SELECT record_send('F1', ARRAY['old@example.com'], '{"record_id":"REC-F"}', '2023-10-01 00:00+00');
 SELECT stored FROM ingest_sendgrid_event('[{"email":"old@example.com","timestamp":1696150000,"event":"bounce","type":"bounce","sg_event_id":"f1","sg_message_id":"F1.filter.0"}]');
 SELECT * FROM deliverability_daily ORDER BY day;
-SELECT forget_recipients('2023-11-01') AS forgotten;
+SELECT forget_recipients('2023-11-01 00:00+00') AS forgotten;
 SELECT message_id, email FROM recipient ORDER BY 1, 2;
 SELECT count(*) AS sends_left FROM send WHERE message_id = 'F1';
 SELECT count(*) AS custom_args_left FROM message_custom_args WHERE message_id = 'F1';
@@ -130,10 +151,45 @@ SELECT day, sent, bounced, delivered FROM deliverability_daily ORDER BY day;
 SELECT status, recipients FROM status_counts ORDER BY status;
 SELECT * FROM state_differences();
 SELECT forgotten_before FROM recipient_retention;
--- A late event for a forgotten recipient starts it again from that event.
-SELECT stored FROM ingest_sendgrid_event('[{"email":"old@example.com","timestamp":1696150100,"event":"open","sg_event_id":"f2","sg_message_id":"F1.filter.0"}]');
-SELECT message_id, email, status FROM recipient_status WHERE email = 'old@example.com';
+-- A late event for a forgotten recipient (issue 19, defect 7). The days up to the cut-off's
+-- count it already: there it is rejected with the reason (0.4.0 started the recipient again
+-- from it and counted its day twice: 2 bounced on October 1 for one recipient). From the next
+-- day on it starts the recipient again; that recipient's state then holds nothing of the
+-- closed days, and its late events there are rejected too.
+SELECT * FROM ingest_sendgrid_event('[{"email":"old@example.com","timestamp":1696150100,"event":"bounce","type":"bounce","sg_event_id":"f2","sg_message_id":"F1.filter.0"}]');
+SELECT element ->> 'sg_event_id' AS sg_event_id, reason FROM rejected_event WHERE element ->> 'sg_event_id' = 'f2';
+SELECT day, sent, bounced FROM deliverability_daily WHERE day = '2023-10-01';
+SELECT * FROM ingest_sendgrid_event('[{"email":"old@example.com","timestamp":1698883200,"event":"open","sg_event_id":"f3","sg_message_id":"F1.filter.0"},
+  {"email":"old@example.com","timestamp":1698883199,"event":"click","sg_event_id":"f4","sg_message_id":"F1.filter.0"}]');
+SELECT message_id, email, status, first_event_at FROM recipient_status WHERE email = 'old@example.com';
+SELECT element ->> 'sg_event_id' AS sg_event_id FROM rejected_event WHERE element ->> 'sg_event_id' LIKE 'f%' ORDER BY 1;
+-- A send recorded on a closed day is rejected alone, by the same rule.
+SELECT record_send('F2', ARRAY['old@example.com', 'new@example.com'], '{}', '2023-10-02 00:00+00') AS recorded;
+SELECT element, reason FROM rejected_event WHERE element ? 'record_send';
+SELECT * FROM state_differences();
+
+-- The cut-off falls within a day: a recipient forgotten before it on that day, and an event
+-- for it later that same day, which is closed too (0.4.0 counted the day twice).
+SELECT stored FROM ingest_sendgrid_event('[{"email":"noon@example.com","timestamp":1700470800,"event":"delivered","sg_event_id":"n1","sg_message_id":"N1.filter.0"}]');
+SELECT forget_recipients('2023-11-20 12:00+00') AS forgotten;
+SELECT * FROM ingest_sendgrid_event('[{"email":"noon@example.com","timestamp":1700485200,"event":"delivered","sg_event_id":"n2","sg_message_id":"N1.filter.0"}]');
+SELECT day, delivered FROM deliverability_daily WHERE day = '2023-11-20';
+SELECT * FROM state_differences();
+
+-- The exact cut-off: a recipient whose last event is at it stays, one a microsecond before it
+-- goes; a recipient without a status (a resubscribe only) goes too, and leaves the roll-up.
+SELECT stored FROM ingest_sendgrid_event('[
+  {"email":"kept@example.com","timestamp":1701000000,"event":"delivered","sg_event_id":"x1","sg_message_id":"X1.filter.0"},
+  {"email":"gone@example.com","timestamp":"1700999999.999999","event":"delivered","sg_event_id":"x2","sg_message_id":"X1.filter.0"},
+  {"email":"nostatus@example.com","timestamp":1700990000,"event":"group_resubscribe","asm_group_id":4,"sg_event_id":"x3","sg_message_id":"X1.filter.0"}]');
+SELECT machine_opens_counted, status, recipients FROM status_count WHERE recipients <> 0 ORDER BY 1, 2;
+SELECT forget_recipients('2023-11-26 12:00:00+00') AS forgotten;
+SELECT message_id, email, status FROM recipient_status ORDER BY 1, 2;
+SELECT machine_opens_counted, status, recipients FROM status_count WHERE recipients <> 0 ORDER BY 1, 2;
+SELECT * FROM state_differences();
 
 -- Forgetting status changes workers have read.
 SELECT forget_status_changes(now() + interval '1 second') AS forgotten;
 SELECT count(*) AS changes_left FROM status_change;
+-- The suites after this one start with nothing forgotten.
+TRUNCATE recipient_retention;
