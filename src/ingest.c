@@ -354,15 +354,12 @@ event_plans_for(Oid event_relid)
 	{
 		SPI_freeplan(ingest_plans.insert_events);
 		SPI_freeplan(ingest_plans.merge_events);
-		SPI_freeplan(ingest_plans.land_events);
+		if (ingest_plans.land_events != NULL)
+			SPI_freeplan(ingest_plans.land_events);
+		ingest_plans.land_events = NULL;	/* made again by the first landing post */
 		ingest_plans.insert_events = NULL;	/* until the next ones are made: preparing may fail */
 	}
 	ingest_plans.merge_events = prepare_kept_plan("SELECT mailstatus.merge_events($1)", 1, &argtype);
-	ingest_plans.land_events = prepare_kept_plan(
-		"WITH landed AS (INSERT INTO mailstatus.landed_event SELECT * FROM pg_catalog.unnest($1) "
-		"ON CONFLICT ON CONSTRAINT landed_event_pkey DO NOTHING RETURNING 1) "
-		"SELECT pg_catalog.count(*) FROM landed",
-		1, &argtype);
 	ingest_plans.insert_events = prepare_kept_plan(
 		"WITH stored AS (INSERT INTO mailstatus.event AS e SELECT * FROM pg_catalog.unnest($1) "
 		"ON CONFLICT DO NOTHING RETURNING ROW(e.*)::mailstatus.event AS e) "
@@ -627,6 +624,12 @@ store_rejects(IngestBatch *batch)
 			"AS r(element_key, reason, element) "
 			"ON CONFLICT ON CONSTRAINT rejected_event_element_key DO NOTHING",
 			3, argtypes);
+	}
+	/* Made at the first landing post only: a schema older than landing mode has no landed_reject. */
+	if (batch->landing && ingest_plans.land_rejects == NULL)
+	{
+		Oid			argtypes[3] = {TEXTARRAYOID, TEXTARRAYOID, get_array_type(JSONBOID)};
+
 		ingest_plans.land_rejects = prepare_kept_plan(
 			"INSERT INTO mailstatus.landed_reject (element_key, reason, element) "
 			"SELECT r.element_key, r.reason, r.element "
@@ -756,6 +759,16 @@ land_batch(IngestBatch *batch)
 	if (batch->nrejected > 0)
 		store_rejects(batch);
 	event_plans_for(batch->event_relid);
+	if (ingest_plans.land_events == NULL)
+	{
+		Oid			argtype = get_array_type(get_rel_type_id(batch->event_relid));
+
+		ingest_plans.land_events = prepare_kept_plan(
+			"WITH landed AS (INSERT INTO mailstatus.landed_event SELECT * FROM pg_catalog.unnest($1) "
+			"ON CONFLICT ON CONSTRAINT landed_event_pkey DO NOTHING RETURNING 1) "
+			"SELECT pg_catalog.count(*) FROM landed",
+			1, &argtype);
+	}
 	if (ingest_plans.flush_when_due == NULL)
 		ingest_plans.flush_when_due = prepare_kept_plan("SELECT mailstatus.flush_when_due()", 0, NULL);
 	qsort(batch->events, batch->nevents, sizeof(StoredEvent), stored_event_compare);

@@ -192,12 +192,13 @@ BEGIN
                                    -- The events of each recipient's state still kept: all, but for a
                                    -- recipient whose state starts after the closed days, its events on
                                    -- them (forgotten with it).
+                                   -- (Not a join with recipient on COALESCE(...): Citus joins
+                                   -- distributed tables only on their distribution columns.)
                                    FROM (SELECT v.* FROM mailstatus.event v
-                                          LEFT JOIN mailstatus.recipient r
-                                            ON r.message_id OPERATOR(pg_catalog.=) COALESCE(v.attributed_message_id, v.message_id)
-                                           AND r.email OPERATOR(pg_catalog.=) v.email
                                          WHERE v.occurred_at OPERATOR(pg_catalog.>=) closed_until
-                                            OR r.first_event_at IS NULL OR r.first_event_at OPERATOR(pg_catalog.<) closed_until) AS v
+                                            OR (COALESCE(v.attributed_message_id, v.message_id), v.email) NOT IN
+                                               (SELECT r.message_id, r.email FROM mailstatus.recipient r
+                                                 WHERE r.first_event_at OPERATOR(pg_catalog.>=) closed_until)) AS v
                                   GROUP BY 1) AS e
                            FULL JOIN (SELECT v.message_id, pg_catalog.array_agg(v) AS sends FROM mailstatus.send v GROUP BY v.message_id) AS d
                              ON d.message_id OPERATOR(pg_catalog.=) e.message_id) AS m
@@ -244,11 +245,10 @@ BEGIN
       FROM (SELECT DISTINCT a.message_id, pg_catalog.jsonb_hash_extended(a.custom_args, 0) AS args_hash, a.custom_args
               FROM (SELECT COALESCE(v.attributed_message_id, v.message_id) AS message_id, v.custom_args
                       FROM (SELECT v.* FROM mailstatus.event v
-                              LEFT JOIN mailstatus.recipient r
-                                ON r.message_id OPERATOR(pg_catalog.=) COALESCE(v.attributed_message_id, v.message_id)
-                               AND r.email OPERATOR(pg_catalog.=) v.email
                              WHERE v.occurred_at OPERATOR(pg_catalog.>=) closed_until
-                                OR r.first_event_at IS NULL OR r.first_event_at OPERATOR(pg_catalog.<) closed_until) AS v
+                                OR (COALESCE(v.attributed_message_id, v.message_id), v.email) NOT IN
+                                   (SELECT r.message_id, r.email FROM mailstatus.recipient r
+                                     WHERE r.first_event_at OPERATOR(pg_catalog.>=) closed_until)) AS v
                      WHERE v.custom_args IS NOT NULL
                     UNION ALL
                     SELECT v.message_id, v.custom_args FROM mailstatus.send v WHERE v.custom_args OPERATOR(pg_catalog.<>) '{}'::jsonb) AS a) AS c

@@ -144,7 +144,7 @@ CREATE ROLE landing_poster;
 GRANT USAGE ON SCHEMA mailstatus TO landing_poster;
 GRANT EXECUTE ON FUNCTION ingest_sendgrid_event(jsonb) TO landing_poster;
 SET ROLE landing_poster;
-SELECT * FROM mailstatus.ingest_sendgrid_event('{"email":"role@example.com","timestamp":1700000000,"event":"delivered","sg_event_id":"r-1","sg_message_id":"R.filter.0"}'::jsonb);
+SELECT * FROM mailstatus.ingest_sendgrid_event('{"email":"role@example.com","timestamp":1710000000,"event":"delivered","sg_event_id":"r-1","sg_message_id":"R.filter.0"}'::jsonb);
 SELECT * FROM mailstatus.flush();
 SELECT count(*) FROM mailstatus.landed_event;
 RESET ROLE;
@@ -152,3 +152,6 @@ SELECT count(*) AS landed_by_the_role FROM landed_event;
 DROP OWNED BY landing_poster;
 DROP ROLE landing_poster;
 RESET mailstatus.ingest_mode;
+-- The next tests start from a fresh install (this one closed days and dropped months).
+DROP EXTENSION mailstatus CASCADE;
+CREATE EXTENSION mailstatus;
