@@ -1,8 +1,8 @@
 -- Deliverability per day: counts of recipients, opens and clicks, and the rates a sender watches.
 SET search_path = mailstatus, public;
 SET datestyle = 'ISO, YMD';
-TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
-         deliverability_day, deliverability_category_day, status_count, status_change;
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 -- Categories and custom args ride on the events (SendGrid repeats them on every event of a message).
 SELECT stored FROM ingest_sendgrid_event($$[
   {"email":"a@example.com","timestamp":1700000000,"event":"processed","sg_event_id":"d1","sg_message_id":"D1.filter.0","category":["invoice","reminder"],"branch":"north"},
@@ -83,9 +83,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
   post jsonb;
 BEGIN
-  TRUNCATE mailstatus.event, mailstatus.rejected_event, mailstatus.send, mailstatus.recipient, mailstatus.suppression_state,
-           mailstatus.group_suppression_state, mailstatus.message_custom_args, mailstatus.deliverability_day,
-           mailstatus.deliverability_category_day, mailstatus.status_count, mailstatus.status_change;
+  CALL pg_temp.empty_state();
   FOREACH post IN ARRAY posts LOOP
     PERFORM mailstatus.ingest_sendgrid_event(post);
   END LOOP;
@@ -123,9 +121,7 @@ SELECT day, category, sent, delivered, unique_human_opens FROM deliverability_ca
 -- local day, one west of it 00:30 UTC on the previous one).
 CREATE FUNCTION pg_temp.days_posted_and_read_in(zone text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
-  TRUNCATE mailstatus.event, mailstatus.rejected_event, mailstatus.send, mailstatus.recipient, mailstatus.suppression_state,
-           mailstatus.group_suppression_state, mailstatus.message_custom_args, mailstatus.deliverability_day,
-           mailstatus.deliverability_category_day, mailstatus.status_count, mailstatus.status_change;
+  CALL pg_temp.empty_state();
   PERFORM pg_catalog.set_config('timezone', zone, true);
   PERFORM mailstatus.ingest_sendgrid_event('[
     {"email":"z@example.com","timestamp":1700004600,"event":"processed","sg_event_id":"z1","sg_message_id":"Z1.filter.0","category":"invoice","branch":"north"},
