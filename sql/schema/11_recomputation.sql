@@ -38,33 +38,34 @@ SELECT DISTINCT a.message_id, pg_catalog.jsonb_hash_extended(a.custom_args, 0) A
 COMMENT ON VIEW @extschema@.recomputed_message_custom_args IS
     'The custom args of each message, recomputed from the events and sends still kept';
 
--- The counters are sums over the recipient state (all of it: retention drops no state).
+-- The counters are sums over the recipient state (all of it: retention drops no state) of
+-- what each recipient counts (activity_figures).
 CREATE VIEW @extschema@.recomputed_deliverability_day AS
-SELECT a.day,
-       pg_catalog.count(*) FILTER (WHERE a.processed) AS sent, pg_catalog.count(*) FILTER (WHERE a.delivered) AS delivered,
-       pg_catalog.count(*) FILTER (WHERE a.bounced) AS bounced, pg_catalog.count(*) FILTER (WHERE a.blocked) AS blocked,
-       pg_catalog.count(*) FILTER (WHERE a.dropped) AS dropped, pg_catalog.count(*) FILTER (WHERE a.deferred) AS deferred,
-       pg_catalog.count(*) FILTER (WHERE a.spam_reported) AS spam_reports,
-       pg_catalog.count(*) FILTER (WHERE a.opened_by_human) AS unique_human_opens,
-       pg_catalog.sum(a.machine_opens)::bigint AS machine_opens, pg_catalog.sum(a.clicks)::bigint AS clicks
+SELECT f.day,
+       pg_catalog.sum(f.sent)::bigint AS sent, pg_catalog.sum(f.delivered)::bigint AS delivered,
+       pg_catalog.sum(f.bounced)::bigint AS bounced, pg_catalog.sum(f.blocked)::bigint AS blocked,
+       pg_catalog.sum(f.dropped)::bigint AS dropped, pg_catalog.sum(f.deferred)::bigint AS deferred,
+       pg_catalog.sum(f.spam_reports)::bigint AS spam_reports,
+       pg_catalog.sum(f.unique_human_opens)::bigint AS unique_human_opens,
+       pg_catalog.sum(f.machine_opens)::bigint AS machine_opens, pg_catalog.sum(f.clicks)::bigint AS clicks
   FROM @extschema@.recipient r
- CROSS JOIN LATERAL @extschema@.activity_days(r.activity) AS a
- GROUP BY a.day;
+ CROSS JOIN LATERAL @extschema@.activity_figures(r.activity) AS f
+ GROUP BY f.day;
 COMMENT ON VIEW @extschema@.recomputed_deliverability_day IS
     'deliverability_day recomputed from the recipient state';
 
 CREATE VIEW @extschema@.recomputed_deliverability_category_day AS
-SELECT a.day, k.category,
-       pg_catalog.count(*) FILTER (WHERE a.processed) AS sent, pg_catalog.count(*) FILTER (WHERE a.delivered) AS delivered,
-       pg_catalog.count(*) FILTER (WHERE a.bounced) AS bounced, pg_catalog.count(*) FILTER (WHERE a.blocked) AS blocked,
-       pg_catalog.count(*) FILTER (WHERE a.dropped) AS dropped, pg_catalog.count(*) FILTER (WHERE a.deferred) AS deferred,
-       pg_catalog.count(*) FILTER (WHERE a.spam_reported) AS spam_reports,
-       pg_catalog.count(*) FILTER (WHERE a.opened_by_human) AS unique_human_opens,
-       pg_catalog.sum(a.machine_opens)::bigint AS machine_opens, pg_catalog.sum(a.clicks)::bigint AS clicks
+SELECT f.day, k.category,
+       pg_catalog.sum(f.sent)::bigint AS sent, pg_catalog.sum(f.delivered)::bigint AS delivered,
+       pg_catalog.sum(f.bounced)::bigint AS bounced, pg_catalog.sum(f.blocked)::bigint AS blocked,
+       pg_catalog.sum(f.dropped)::bigint AS dropped, pg_catalog.sum(f.deferred)::bigint AS deferred,
+       pg_catalog.sum(f.spam_reports)::bigint AS spam_reports,
+       pg_catalog.sum(f.unique_human_opens)::bigint AS unique_human_opens,
+       pg_catalog.sum(f.machine_opens)::bigint AS machine_opens, pg_catalog.sum(f.clicks)::bigint AS clicks
   FROM @extschema@.recipient r
  CROSS JOIN LATERAL pg_catalog.unnest(COALESCE(r.categories, ARRAY[NULL::text])) AS k(category)
- CROSS JOIN LATERAL @extschema@.activity_days(r.activity) AS a
- GROUP BY a.day, k.category;
+ CROSS JOIN LATERAL @extschema@.activity_figures(r.activity) AS f
+ GROUP BY f.day, k.category;
 COMMENT ON VIEW @extschema@.recomputed_deliverability_category_day IS
     'deliverability_category_day recomputed from the recipient state';
 
@@ -158,7 +159,9 @@ BEGIN
 
     RETURN QUERY
     SELECT 'deliverability_day', COALESCE(s.day, c.day)::text, ROW(s.*)::text, ROW(c.*)::text
-      FROM mailstatus.deliverability_day s
+      FROM (SELECT * FROM mailstatus.deliverability_day d
+             WHERE (d.sent, d.delivered, d.bounced, d.blocked, d.dropped, d.deferred, d.spam_reports,
+                    d.unique_human_opens, d.machine_opens, d.clicks) IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)) AS s
       FULL JOIN mailstatus.recomputed_deliverability_day c ON c.day OPERATOR(pg_catalog.=) s.day
      WHERE ROW(s.*) IS DISTINCT FROM ROW(c.*)
        AND COALESCE(s.day, c.day) OPERATOR(pg_catalog.>=) first_full_day;
