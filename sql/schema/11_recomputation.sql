@@ -81,22 +81,13 @@ COMMENT ON VIEW @extschema@.recomputed_status_count IS
 -- Every state row that differs from its recomputation, with both versions as text: after
 -- retries, permutations, concurrent batches and retention it lists none. What retention
 -- dropped cannot be recomputed: rows with a time before the retention window are left
--- out, and so are the days and recipients forget_recipients forgot. The window starts at
--- drop_event_partitions' boundary or at the oldest monthly partition, whichever is later
--- (pg_partman's retention drops partitions without telling mailstatus).
+-- out, and so are the days and recipients forget_recipients forgot (events_kept_since).
 CREATE FUNCTION @extschema@.state_differences()
     RETURNS TABLE (state text, key text, stored text, recomputed text)
     LANGUAGE plpgsql STABLE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     SET TimeZone = 'UTC' AS $$
 DECLARE
-    window_start timestamptz := GREATEST(
-        COALESCE((SELECT r.retained_since FROM mailstatus.event_retention r), '-infinity'),
-        COALESCE((SELECT pg_catalog.min((pg_catalog.regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid),
-                                                                 'FROM \(''([^'']+)''\)'))[1]::timestamptz)
-                    FROM pg_catalog.pg_inherits i
-                    JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
-                   WHERE i.inhparent OPERATOR(pg_catalog.=) 'mailstatus.event'::regclass
-                     AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) OPERATOR(pg_catalog.<>) 'DEFAULT'), '-infinity'));
+    window_start timestamptz := mailstatus.events_kept_since();
     forgotten_before timestamptz := COALESCE((SELECT r.forgotten_before FROM mailstatus.recipient_retention r), '-infinity');
     first_full_day date := (forgotten_before AT TIME ZONE 'UTC')::date OPERATOR(pg_catalog.+) 1;
 BEGIN
