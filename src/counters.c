@@ -3,12 +3,12 @@
  * (deliverability per day, per day and category, recipients per status), in
  * one pass over the merged rows: merge_recipients then adds these few rows to
  * the counter tables.  The rules (also in the comments of merge_recipients):
- * - a day counts what the merge added to each recipient's activity (a new
- *   recipient: all of it);
- * - a recipient counts under each of its categories, or under NULL while it
- *   has none: a category new to it gets its whole activity, one it had gets
- *   what the merge added, and its first categories take its former activity
- *   away from NULL;
+ * - a recipient counts in the deliverability figures as activity_figures_of
+ *   says, on its send day, under each of its categories (under NULL while it
+ *   has none); a merge takes away what it counted before the merge (its
+ *   activity and categories less what the merge added) and adds what it
+ *   counts after, so a figure can move from one day to another (an earlier
+ *   send arriving late) and rows that net to nothing are left out;
  * - a new recipient adds one to its status, a change of status moves one.
  *
  * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
@@ -30,8 +30,8 @@
 #include "activity.h"
 #include "mail_status.h"
 
-/* Counter columns in table order: one per activity flag, then machine opens and clicks. */
-#define NCOUNTERS (ACTIVITY_NFLAGS + 2)
+/* Counter columns in table order: the figures of activity_figures_of. */
+#define NCOUNTERS NFIGURES
 
 /* One counter row being summed: a day, or a day and category. */
 typedef struct CounterRow
@@ -94,25 +94,18 @@ counter_row(CounterRows *rows, int32 day, text *category)
 	return row;
 }
 
-/* Adds sign times an activity to the rows of a category (NULL: no category). */
+/* Adds sign times what an activity counts (activity_figures_of) to the row of a category (NULL: no category). */
 static void
 count_activity(CounterRows *rows, struct varlena *activity, text *category, int sign)
 {
-	ActivityDay *days;
-	int			n;
+	ActivityFigures figures;
+	CounterRow *row;
 
-	if (activity == NULL)
+	if (activity == NULL || !activity_figures_of(activity, &figures))
 		return;
-	n = activity_decode(activity, &days);
-	for (int i = 0; i < n; i++)
-	{
-		CounterRow *row = counter_row(rows, days[i].day, category);
-
-		for (int flag = 0; flag < ACTIVITY_NFLAGS; flag++)
-			row->counts[flag] += sign * ((days[i].flags >> flag) & 1);
-		row->counts[ACTIVITY_NFLAGS] += sign * (int64) days[i].machine_opens;
-		row->counts[ACTIVITY_NFLAGS + 1] += sign * (int64) days[i].clicks;
-	}
+	row = counter_row(rows, figures.day, category);
+	for (int c = 0; c < NCOUNTERS; c++)
+		row->counts[c] += sign * figures.counts[c];
 }
 
 /* The elements of a text[] (none for NULL); returns how many. */
@@ -143,32 +136,46 @@ category_in(text *category, Datum *set, int n)
 /* A column of the merged row, or NULL. */
 #define COLUMN(c) (nulls[column[c]] ? NULL : (struct varlena *) PG_DETOAST_DATUM(values[column[c]]))
 
-/* Counts one merged recipient into the day and category rows. */
+/* Adds sign times what an activity counts to the day rows, and under each category (or NULL) to the category rows. */
+static void
+count_contribution(CounterRows *days, CounterRows *category_days, struct varlena *activity,
+				   Datum *categories, int ncategories, int sign)
+{
+	count_activity(days, activity, NULL, sign);
+	if (ncategories == 0)
+		count_activity(category_days, activity, NULL, sign);
+	for (int i = 0; i < ncategories; i++)
+		count_activity(category_days, activity, DatumGetTextPP(categories[i]), sign);
+}
+
+/* Counts one merged recipient into the day and category rows: what it counts now, less what it counted before. */
 static void
 count_recipient(CounterRows *days, CounterRows *category_days, Datum *values, bool *nulls,
 				const int *column, bool inserted)
 {
 	struct varlena *activity = COLUMN(R_ACTIVITY);
-	struct varlena *added = inserted ? activity : COLUMN(R_ACTIVITY_ADDED);
+	struct varlena *added = COLUMN(R_ACTIVITY_ADDED);
 	Datum	   *categories;
 	Datum	   *new_categories;
 	int			ncategories = text_elements(values[column[R_CATEGORIES]], nulls[column[R_CATEGORIES]], &categories);
-	int			nnew = inserted ? ncategories :
-		text_elements(values[column[R_CATEGORIES_ADDED]], nulls[column[R_CATEGORIES_ADDED]], &new_categories);
+	int			nnew = text_elements(values[column[R_CATEGORIES_ADDED]], nulls[column[R_CATEGORIES_ADDED]], &new_categories);
+	Datum	   *old_categories;
+	int			nold = 0;
 
+	/* A merge that added neither activity nor a category changes no figure. */
+	if (!inserted && added == NULL && nnew == 0)
+		return;
+	count_contribution(days, category_days, activity, categories, ncategories, 1);
 	if (inserted)
-		new_categories = categories;
-	count_activity(days, added, NULL, 1);
-	if (ncategories == 0)
-		count_activity(category_days, added, NULL, 1);
+		return;
+	old_categories = palloc(sizeof(Datum) * Max(ncategories, 1));
 	for (int i = 0; i < ncategories; i++)
 	{
-		text	   *category = DatumGetTextPP(categories[i]);
-
-		count_activity(category_days, category_in(category, new_categories, nnew) ? activity : added, category, 1);
+		if (!category_in(DatumGetTextPP(categories[i]), new_categories, nnew))
+			old_categories[nold++] = categories[i];
 	}
-	if (!inserted && ncategories > 0 && nnew == ncategories && activity != NULL)
-		count_activity(category_days, activity_without(activity, added), NULL, -1);
+	count_contribution(days, category_days, activity == NULL || added == NULL ? activity : activity_without(activity, added),
+					   old_categories, nold, -1);
 }
 
 /* Counts one merged recipient's change of status: +1 new, -1 old (a new recipient only adds). */
@@ -192,7 +199,11 @@ count_status(int64 statuses[2][MAIL_STATUS_MAX + 1], Datum *values, bool *nulls,
 	}
 }
 
-/* An array of rows of a table's row type (day, [category,] the counters), made from counter rows. */
+/*
+ * An array of rows of a table's row type (day, [category,] the counters),
+ * made from the counter rows that change something (a figure that moved away
+ * and back within the merge nets to nothing).
+ */
 static Datum
 counter_row_array(CounterRows *rows, Oid array_type, bool with_category)
 {
@@ -200,11 +211,18 @@ counter_row_array(CounterRows *rows, Oid array_type, bool with_category)
 	TupleDesc	rowdesc = lookup_rowtype_tupdesc(rowtype, -1);
 	Datum	   *rowdatums = palloc(sizeof(Datum) * Max(rows->n, 1));
 	int			first_count = with_category ? 2 : 1;
+	int			n = 0;
 
 	for (int i = 0; i < rows->n; i++)
 	{
 		Datum		values[2 + NCOUNTERS];
 		bool		nulls[2 + NCOUNTERS] = {false};
+		bool		changes = false;
+
+		for (int c = 0; c < NCOUNTERS; c++)
+			changes |= rows->rows[i].counts[c] != 0;
+		if (!changes)
+			continue;
 
 		values[0] = DateADTGetDatum(rows->rows[i].day);
 		if (with_category)
@@ -214,10 +232,10 @@ counter_row_array(CounterRows *rows, Oid array_type, bool with_category)
 		}
 		for (int c = 0; c < NCOUNTERS; c++)
 			values[first_count + c] = Int64GetDatum(rows->rows[i].counts[c]);
-		rowdatums[i] = HeapTupleGetDatum(heap_form_tuple(rowdesc, values, nulls));
+		rowdatums[n++] = HeapTupleGetDatum(heap_form_tuple(rowdesc, values, nulls));
 	}
 	ReleaseTupleDesc(rowdesc);
-	return PointerGetDatum(construct_array(rowdatums, rows->n, rowtype, -1, false, TYPALIGN_DOUBLE));
+	return PointerGetDatum(construct_array(rowdatums, n, rowtype, -1, false, TYPALIGN_DOUBLE));
 }
 
 /* An array of status_count rows of the nonzero changes. */

@@ -135,3 +135,10 @@ BEGIN
         EXECUTE pg_catalog.format('GRANT SELECT ON mailstatus.recipient_status_current TO %s', grantee);
     END LOOP;
 END $$;
+
+-----------------------------------------------------------------------------
+-- webhook_key's check again, now saying what is wrong with a refused key (the prelude
+-- dropped the old one): every stored key passed the old check, which the new one extends.
+-----------------------------------------------------------------------------
+ALTER TABLE @extschema@.webhook_key
+    ADD CONSTRAINT webhook_key_is_p256 CHECK (@extschema@.sendgrid_public_key_checked(public_key));
