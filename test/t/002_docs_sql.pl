@@ -40,13 +40,14 @@ for my $file (@files)
 	my $ordinal = 0;
 	for (my $i = 0; $i < @lines; $i++)
 	{
-		next unless $lines[$i] =~ /^```sql\s*$/;
+		next unless $lines[$i] =~ /^(\s*)```sql\s*$/;
+		my $indent = $1;    # a block in a list item is indented
 		$ordinal++;
 		my $j = $i + 1;
 		my @sql;
-		push @sql, $lines[$j++] while $j < @lines && $lines[$j] !~ /^```/;
+		push @sql, $lines[$j++] =~ s/^\Q$indent\E//r while $j < @lines && $lines[$j] !~ /^\s*```/;
 		my %block = (id => "$file block $ordinal", line => $i + 1, sql => join("\n", @sql) . "\n");
-		my $tag = $i > 0 ? $lines[ $i - 1 ] : '';
+		my $tag = $i > 0 ? $lines[ $i - 1 ] =~ s/^\s+//r : '';
 		if ($tag =~ /^<!-- docs-test: skip: (.+?) -->$/)
 		{
 			$block{skip} = $1;
