@@ -29,7 +29,8 @@ REGRESS_OPTS = --inputdir=test --temp-instance=./tmp_check --temp-config=test/re
 # Concurrency: test/specs/*.spec against test/expected/*.out.
 ISOLATION = concurrent_ingest ingest_while_reading status_notifications retention_while_ingesting \
             concurrent_state_exact ingest_deadlock_order retention_lock_timeout create_partitions_lock_timeout \
-            notification_privacy ingest_deadlock_large_posts update_under_live_connection
+            notification_privacy ingest_deadlock_large_posts update_under_live_connection \
+            first_ingest_while_partitioning
 ISOLATION_OPTS = --inputdir=test --temp-instance=./tmp_check_iso --temp-config=test/regress.conf \
                  --load-extension=mailstatus
 
