@@ -84,18 +84,6 @@ COMMENT ON FUNCTION @extschema@.add_event_partition_primary_key(regclass) IS
     'Gives a partition of mailstatus.event (or a table to become one) its primary key (message_id, occurred_at, content_hash)';
 REVOKE ALL ON FUNCTION @extschema@.add_event_partition_primary_key(regclass) FROM PUBLIC;
 
--- The name of 0.4.0 and before (it adds no index but the key), kept for one version: the
--- pg_partman recipe users ran calls it. Removed in 0.6.0.
-CREATE FUNCTION @extschema@.add_event_partition_indexes(partition regclass)
-    RETURNS void
-    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM mailstatus.add_event_partition_primary_key(add_event_partition_indexes.partition);
-END $$;
-COMMENT ON FUNCTION @extschema@.add_event_partition_indexes(regclass) IS
-    'Deprecated (removed in 0.6.0): add_event_partition_primary_key, under its name of 0.4.0';
-REVOKE ALL ON FUNCTION @extschema@.add_event_partition_indexes(regclass) FROM PUBLIC;
-
 CREATE FUNCTION @extschema@.event_partition_name(occurred_at timestamptz)
     RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -112,6 +100,26 @@ CREATE TABLE @extschema@.event_retention (
 COMMENT ON TABLE @extschema@.event_retention IS
     'Events that occurred before retained_since are no longer kept: their months were dropped, and ingest rejects late arrivals for them';
 SELECT pg_catalog.pg_extension_config_dump('mailstatus.event_retention', '');
+
+-- Where the events kept start: drop_event_partitions' boundary or the oldest monthly
+-- partition, whichever is later (pg_partman's retention drops partitions without telling
+-- mailstatus); -infinity while every event is kept.
+CREATE FUNCTION @extschema@.events_kept_since()
+    RETURNS timestamptz
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN GREATEST(
+        COALESCE((SELECT r.retained_since FROM mailstatus.event_retention r), '-infinity'),
+        COALESCE((SELECT pg_catalog.min((pg_catalog.regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid),
+                                                                 'FROM \(''([^'']+)''\)'))[1]::timestamptz)
+                    FROM pg_catalog.pg_inherits i
+                    JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+                   WHERE i.inhparent OPERATOR(pg_catalog.=) 'mailstatus.event'::regclass
+                     AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) OPERATOR(pg_catalog.<>) 'DEFAULT'), '-infinity'));
+END $$;
+COMMENT ON FUNCTION @extschema@.events_kept_since() IS
+    'The time from which raw events are kept: drop_event_partitions'' boundary or the oldest monthly partition, whichever is later; -infinity when every event is kept';
+REVOKE ALL ON FUNCTION @extschema@.events_kept_since() FROM PUBLIC;
 
 CREATE TABLE @extschema@.rejected_event (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
