@@ -33,7 +33,39 @@ static const char *const activity_flag_names[ACTIVITY_NFLAGS] = {
 	"processed", "delivered", "bounced", "blocked", "dropped", "deferred", "spam_reported", "opened_by_human"
 };
 
-/* Decodes an activity into palloc'd days; returns how many. */
+/* Whether the n entries of an activity's bytes have sorted, distinct days. */
+static bool
+activity_days_in_order(const char *data, int n)
+{
+	for (int i = 1; i < n; i++)
+	{
+		uint32		previous;
+		uint32		current;
+
+		memcpy(&previous, data + (i - 1) * ACTIVITY_ENTRY_BYTES, sizeof(uint32));
+		memcpy(&current, data + i * ACTIVITY_ENTRY_BYTES, sizeof(uint32));
+		if ((current >> 8) <= (previous >> 8))
+			return false;
+	}
+	return true;
+}
+
+/* Reports an activity handed in that no input function can have made. */
+static void
+ereport_not_activity(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("not a valid activity"),
+			 errdetail("%s", detail)));
+}
+
+/*
+ * Decodes an activity into palloc'd days; returns how many.  An activity
+ * handed in may be forged or corrupt (a binary-coercible cast makes one from
+ * any bytes): its size and the order of its days are checked, as every merge
+ * walks two of them in step.
+ */
 int
 activity_decode(struct varlena *activity, ActivityDay **days)
 {
@@ -41,7 +73,10 @@ activity_decode(struct varlena *activity, ActivityDay **days)
 	int			n = VARSIZE_ANY_EXHDR(activity) / ACTIVITY_ENTRY_BYTES;
 
 	if (VARSIZE_ANY_EXHDR(activity) % ACTIVITY_ENTRY_BYTES != 0)
-		elog(ERROR, "corrupt activity of %d bytes", (int) VARSIZE_ANY_EXHDR(activity));
+		ereport_not_activity(psprintf("An activity is a sequence of %d-byte days; this one has %d bytes.",
+									  (int) ACTIVITY_ENTRY_BYTES, (int) VARSIZE_ANY_EXHDR(activity)));
+	if (!activity_days_in_order(data, n))
+		ereport_not_activity("The days of an activity are sorted and distinct.");
 	*days = palloc(sizeof(ActivityDay) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
@@ -290,8 +325,6 @@ activity_recv(PG_FUNCTION_ARGS)
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int			len = buf->len - buf->cursor;
 	struct varlena *activity;
-	ActivityDay *days;
-	int			n;
 
 	if (len % ACTIVITY_ENTRY_BYTES != 0)
 		ereport(ERROR,
@@ -307,15 +340,11 @@ activity_recv(PG_FUNCTION_ARGS)
 
 		memcpy(VARDATA(activity) + i * sizeof(uint32), &word, sizeof(uint32));
 	}
-	n = activity_decode(activity, &days);
-	for (int i = 1; i < n; i++)
-	{
-		if (days[i].day <= days[i - 1].day)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-					 errmsg("invalid binary activity: days out of order"),
-					 errdetail("The days of an activity are sorted and distinct.")));
-	}
+	if (!activity_days_in_order(VARDATA(activity), len / ACTIVITY_ENTRY_BYTES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary activity: days out of order"),
+				 errdetail("The days of an activity are sorted and distinct.")));
 	PG_RETURN_POINTER(activity);
 }
 

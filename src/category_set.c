@@ -11,6 +11,7 @@
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -18,8 +19,8 @@
 
 #include "category_set.h"
 
-/* qsort comparator: texts bytewise, then by length. */
-static int
+/* qsort comparator of categories (text Datums): bytewise, then by length. */
+int
 category_compare(const void *a, const void *b)
 {
 	text	   *first = DatumGetTextPP(*(const Datum *) a);
@@ -31,49 +32,87 @@ category_compare(const void *a, const void *b)
 	return cmp != 0 ? cmp : (first_len > second_len) - (first_len < second_len);
 }
 
-/* The elements of a category set (or of an empty one for NULL); returns how many. */
+/* Sorts categories and makes them distinct, in place; returns how many are left. */
 static int
-category_set_elements(FunctionCallInfo fcinfo, int argno, Datum **elements)
+categories_sorted_distinct(Datum *elements, int n)
+{
+	int			distinct = 0;
+	bool		sorted = true;
+
+	/* A set made here is sorted already: checked in one pass before any sort. */
+	for (int i = 1; i < n && sorted; i++)
+		sorted = category_compare(&elements[i - 1], &elements[i]) < 0;
+	if (sorted)
+		return n;
+	qsort(elements, n, sizeof(Datum), category_compare);
+	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (distinct == 0 || category_compare(&elements[distinct - 1], &elements[i]) != 0)
+			elements[distinct++] = elements[i];
+	}
+	return distinct;
+}
+
+/*
+ * The categories of a category set handed in, sorted and distinct; returns
+ * how many.  Any text[] can be handed in: a NULL element is no category (a
+ * set made here never holds one) and is left out; a set out of order, or with
+ * a category twice, is sorted and made distinct (bsearch and the merges walk
+ * sets in order).
+ */
+int
+category_set_decode(ArrayType *set, Datum **elements)
 {
 	bool	   *nulls;
 	int			n;
+	int			kept = 0;
 
+	deconstruct_array(set, TEXTOID, -1, false, TYPALIGN_INT, elements, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		if (!nulls[i])
+			(*elements)[kept++] = (*elements)[i];
+	}
+	return categories_sorted_distinct(*elements, kept);
+}
+
+/* The elements of a category set argument (none for NULL); returns how many. */
+static int
+category_set_elements(FunctionCallInfo fcinfo, int argno, Datum **elements)
+{
 	if (PG_ARGISNULL(argno))
 	{
 		*elements = NULL;
 		return 0;
 	}
-	deconstruct_array(PG_GETARG_ARRAYTYPE_P(argno), TEXTOID, -1, false, TYPALIGN_INT, elements, &nulls, &n);
-	/* A NULL element is no category (a set made here never holds one): left out, never compared. */
-	{
-		int			kept = 0;
-
-		for (int i = 0; i < n; i++)
-		{
-			if (!nulls[i])
-				(*elements)[kept++] = (*elements)[i];
-		}
-		n = kept;
-	}
-	return n;
+	return category_set_decode(PG_GETARG_ARRAYTYPE_P(argno), elements);
 }
 
 /* A category set of elements (sorted and made distinct here); NULL when empty. */
 static Datum
 category_set_of(Datum *elements, int n, bool *isnull)
 {
-	int			distinct = 0;
+	int			distinct;
 
 	*isnull = n == 0;
 	if (n == 0)
 		return (Datum) 0;
-	qsort(elements, n, sizeof(Datum), category_compare);
-	for (int i = 0; i < n; i++)
-	{
-		if (distinct == 0 || category_compare(&elements[distinct - 1], &elements[i]) != 0)
-			elements[distinct++] = elements[i];
-	}
+	distinct = categories_sorted_distinct(elements, n);
 	return PointerGetDatum(construct_array(elements, distinct, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* The category a posted scalar is: a string as it is, a number or boolean as JSON writes it; NULL for others. */
+text *
+category_of_scalar(JsonbValue *item)
+{
+	if (item->type == jbvString)
+		return cstring_to_text_with_len(item->val.string.val, item->val.string.len);
+	if (item->type == jbvNumeric)
+		return DatumGetTextPP(DirectFunctionCall1(textin, DirectFunctionCall1(numeric_out, NumericGetDatum(item->val.numeric))));
+	if (item->type == jbvBool)
+		return cstring_to_text(item->val.boolean ? "true" : "false");
+	return NULL;
 }
 
 /* The categories of one posted category value: a string (or number), or an array of them; nulls skipped. */
@@ -87,14 +126,14 @@ categories_of_value(Jsonb *category, Datum *out)
 
 	while ((token = JsonbIteratorNext(&it, &item, true)) != WJB_DONE)
 	{
+		text	   *one;
+
+		CHECK_FOR_INTERRUPTS();
 		if (token != WJB_ELEM && token != WJB_VALUE)
 			continue;
-		if (item.type == jbvString)
-			out[n++] = PointerGetDatum(cstring_to_text_with_len(item.val.string.val, item.val.string.len));
-		else if (item.type == jbvNumeric)
-			out[n++] = DirectFunctionCall1(textin, DirectFunctionCall1(numeric_out, NumericGetDatum(item.val.numeric)));
-		else if (item.type == jbvBool)
-			out[n++] = CStringGetTextDatum(item.val.boolean ? "true" : "false");
+		one = category_of_scalar(&item);
+		if (one != NULL)
+			out[n++] = PointerGetDatum(one);
 	}
 	return n;
 }

@@ -11,6 +11,11 @@
  *   away from NULL;
  * - a new recipient adds one to its status, a change of status moves one.
  *
+ * The merged rows are an argument like any other: each value read from them
+ * is checked before it is used (statuses index an array here).  The work is
+ * O(n log n) in the number of categories (rows found by hash, categories by
+ * binary search) and can be cancelled.
+ *
  * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
 #include "postgres.h"
@@ -19,35 +24,120 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
 #include "activity.h"
+#include "category_set.h"
 #include "mail_status.h"
 
 /* Counter columns in table order: one per activity flag, then machine opens and clicks. */
 #define NCOUNTERS (ACTIVITY_NFLAGS + 2)
 
-/* One counter row being summed: a day, or a day and category. */
-typedef struct CounterRow
+/* What a counter row is summed by: a day, and a category (NULL for no category, and for plain days). */
+typedef struct CounterKey
 {
 	int32		day;
-	text	   *category;		/* NULL for no category (and for plain days) */
+	text	   *category;
+} CounterKey;
+
+/* One counter row being summed. */
+typedef struct CounterRow
+{
+	CounterKey	key;
 	int64		counts[NCOUNTERS];
 } CounterRow;
 
-/* Counter rows of one table, found by a linear search: a batch touches a few days. */
-typedef struct CounterRows
+/* hash_create's hash function of a CounterKey: the day and the category's bytes. */
+static uint32
+counter_key_hash(const void *key, Size keysize)
 {
-	CounterRow *rows;
+	const CounterKey *k = (const CounterKey *) key;
+	uint32		hash = hash_bytes_uint32((uint32) k->day);
+
+	if (k->category != NULL)
+		hash = hash_combine(hash, hash_bytes((const unsigned char *) VARDATA_ANY(k->category),
+											 VARSIZE_ANY_EXHDR(k->category)));
+	return hash;
+}
+
+/* hash_create's match function of CounterKeys: 0 when equal. */
+static int
+counter_key_match(const void *key1, const void *key2, Size keysize)
+{
+	const CounterKey *a = (const CounterKey *) key1;
+	const CounterKey *b = (const CounterKey *) key2;
+
+	if (a->day != b->day)
+		return 1;
+	if (a->category == NULL || b->category == NULL)
+		return a->category != b->category;
+	return VARSIZE_ANY_EXHDR(a->category) != VARSIZE_ANY_EXHDR(b->category) ||
+		memcmp(VARDATA_ANY(a->category), VARDATA_ANY(b->category), VARSIZE_ANY_EXHDR(a->category)) != 0;
+}
+
+/* An empty table of counter rows. */
+static HTAB *
+counter_rows_create(const char *name)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(CounterKey);
+	ctl.entrysize = sizeof(CounterRow);
+	ctl.hash = counter_key_hash;
+	ctl.match = counter_key_match;
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create(name, 64, &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+}
+
+/* A recipient's activity, decoded once (NULL: none). */
+typedef struct DecodedActivity
+{
+	ActivityDay *days;
 	int			n;
-	int			capacity;
-} CounterRows;
+} DecodedActivity;
+
+/* Decodes an activity; no days for NULL. */
+static DecodedActivity
+decoded_activity(struct varlena *activity)
+{
+	DecodedActivity decoded = {NULL, 0};
+
+	if (activity != NULL)
+		decoded.n = activity_decode(activity, &decoded.days);
+	return decoded;
+}
+
+/*
+ * Adds sign times an activity to the rows of a category (NULL: no category).
+ * Every product is of int64s: a flag or count is unsigned, and -1 times an
+ * unsigned 1 is 2^32 - 1.
+ */
+static void
+count_activity(HTAB *rows, DecodedActivity *activity, text *category, int64 sign)
+{
+	for (int i = 0; i < activity->n; i++)
+	{
+		CounterKey	key = {activity->days[i].day, category};
+		bool		found;
+		CounterRow *row = hash_search(rows, &key, HASH_ENTER, &found);
+
+		if (!found)
+			memset(row->counts, 0, sizeof(row->counts));
+		for (int flag = 0; flag < ACTIVITY_NFLAGS; flag++)
+			row->counts[flag] += sign * (int64) ((activity->days[i].flags >> flag) & 1);
+		row->counts[ACTIVITY_NFLAGS] += sign * (int64) activity->days[i].machine_opens;
+		row->counts[ACTIVITY_NFLAGS + 1] += sign * (int64) activity->days[i].clicks;
+	}
+}
 
 /* The columns of recipient this reads, by name. */
 enum
@@ -60,115 +150,50 @@ static const char *const recipient_column_names[R_NCOLUMNS] = {
 	"human_status_before", "activity_added", "categories_added"
 };
 
-/* Whether two categories are equal (NULL stands for no category). */
-static bool
-same_category(text *a, text *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
-		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
-}
-
-/* The row of a day and category, added when missing. */
-static CounterRow *
-counter_row(CounterRows *rows, int32 day, text *category)
-{
-	CounterRow *row;
-
-	for (int i = 0; i < rows->n; i++)
-	{
-		if (rows->rows[i].day == day && same_category(rows->rows[i].category, category))
-			return &rows->rows[i];
-	}
-	if (rows->n == rows->capacity)
-	{
-		rows->capacity = Max(16, rows->capacity * 2);
-		rows->rows = rows->rows == NULL ? palloc(sizeof(CounterRow) * rows->capacity) :
-			repalloc(rows->rows, sizeof(CounterRow) * rows->capacity);
-	}
-	row = &rows->rows[rows->n++];
-	memset(row, 0, sizeof(CounterRow));
-	row->day = day;
-	row->category = category;
-	return row;
-}
-
-/* Adds sign times an activity to the rows of a category (NULL: no category). */
-static void
-count_activity(CounterRows *rows, struct varlena *activity, text *category, int sign)
-{
-	ActivityDay *days;
-	int			n;
-
-	if (activity == NULL)
-		return;
-	n = activity_decode(activity, &days);
-	for (int i = 0; i < n; i++)
-	{
-		CounterRow *row = counter_row(rows, days[i].day, category);
-
-		for (int flag = 0; flag < ACTIVITY_NFLAGS; flag++)
-			row->counts[flag] += sign * ((days[i].flags >> flag) & 1);
-		row->counts[ACTIVITY_NFLAGS] += sign * (int64) days[i].machine_opens;
-		row->counts[ACTIVITY_NFLAGS + 1] += sign * (int64) days[i].clicks;
-	}
-}
-
-/* The elements of a text[] (none for NULL); returns how many. */
+/* The categories of a text[] column (none for NULL), sorted and distinct; returns how many. */
 static int
-text_elements(Datum array, bool isnull, Datum **elements)
+column_categories(Datum value, bool isnull, Datum **elements)
 {
-	bool	   *nulls;
-	int			n = 0;
-
 	*elements = NULL;
-	if (!isnull)
-		deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT, elements, &nulls, &n);
-	return n;
+	if (isnull)
+		return 0;
+	return category_set_decode(DatumGetArrayTypeP(value), elements);
 }
 
-/* Whether a category is one of a set's. */
-static bool
-category_in(text *category, Datum *set, int n)
-{
-	for (int i = 0; i < n; i++)
-	{
-		if (same_category(category, DatumGetTextPP(set[i])))
-			return true;
-	}
-	return false;
-}
-
-/* A column of the merged row, or NULL. */
+/* A column of the merged row, detoasted, or NULL. */
 #define COLUMN(c) (nulls[column[c]] ? NULL : (struct varlena *) PG_DETOAST_DATUM(values[column[c]]))
 
 /* Counts one merged recipient into the day and category rows. */
 static void
-count_recipient(CounterRows *days, CounterRows *category_days, Datum *values, bool *nulls,
-				const int *column, bool inserted)
+count_recipient(HTAB *days, HTAB *category_days, Datum *values, bool *nulls, const int *column, bool inserted)
 {
-	struct varlena *activity = COLUMN(R_ACTIVITY);
-	struct varlena *added = inserted ? activity : COLUMN(R_ACTIVITY_ADDED);
+	DecodedActivity activity = decoded_activity(COLUMN(R_ACTIVITY));
+	DecodedActivity added = inserted ? activity : decoded_activity(COLUMN(R_ACTIVITY_ADDED));
 	Datum	   *categories;
 	Datum	   *new_categories;
-	int			ncategories = text_elements(values[column[R_CATEGORIES]], nulls[column[R_CATEGORIES]], &categories);
+	int			ncategories = column_categories(values[column[R_CATEGORIES]], nulls[column[R_CATEGORIES]], &categories);
 	int			nnew = inserted ? ncategories :
-		text_elements(values[column[R_CATEGORIES_ADDED]], nulls[column[R_CATEGORIES_ADDED]], &new_categories);
+		column_categories(values[column[R_CATEGORIES_ADDED]], nulls[column[R_CATEGORIES_ADDED]], &new_categories);
 
 	if (inserted)
 		new_categories = categories;
-	count_activity(days, added, NULL, 1);
+	count_activity(days, &added, NULL, 1);
 	if (ncategories == 0)
-		count_activity(category_days, added, NULL, 1);
+		count_activity(category_days, &added, NULL, 1);
 	for (int i = 0; i < ncategories; i++)
 	{
-		text	   *category = DatumGetTextPP(categories[i]);
+		bool		is_new = nnew > 0 &&
+			bsearch(&categories[i], new_categories, nnew, sizeof(Datum), category_compare) != NULL;
 
-		count_activity(category_days, category_in(category, new_categories, nnew) ? activity : added, category, 1);
+		CHECK_FOR_INTERRUPTS();
+		count_activity(category_days, is_new ? &activity : &added, DatumGetTextPP(categories[i]), 1);
 	}
-	if (!inserted && ncategories > 0 && nnew == ncategories && activity != NULL)
-		count_activity(category_days, activity_without(activity, added), NULL, -1);
+	if (!inserted && ncategories > 0 && nnew == ncategories && activity.n > 0)
+	{
+		DecodedActivity former = decoded_activity(activity_without(COLUMN(R_ACTIVITY), COLUMN(R_ACTIVITY_ADDED)));
+
+		count_activity(category_days, &former, NULL, -1);
+	}
 }
 
 /* Counts one merged recipient's change of status: +1 new, -1 old (a new recipient only adds). */
@@ -179,9 +204,16 @@ count_status(int64 statuses[2][MAIL_STATUS_MAX + 1], Datum *values, bool *nulls,
 	{
 		int			reached_column = column[counted ? R_REACHED : R_REACHED_HUMAN];
 		int			before_column = column[counted ? R_STATUS_BEFORE : R_HUMAN_STATUS_BEFORE];
-		MailStatus	now = reached_state_status(DatumGetInt64(values[reached_column]));
-		MailStatus	before = nulls[before_column] ? MAIL_STATUS_NONE : DatumGetMailStatus(values[before_column]);
+		MailStatus	now;
+		MailStatus	before;
 
+		if (nulls[reached_column])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("a merged recipient's column \"%s\" is NULL", recipient_column_names[counted ? R_REACHED : R_REACHED_HUMAN])));
+		/* Both decoded with their checks: they index statuses. */
+		now = reached_state_status(DatumGetInt64(values[reached_column]));
+		before = nulls[before_column] ? MAIL_STATUS_NONE : mail_status_valid(DatumGetMailStatus(values[before_column]));
 		if (inserted)
 			statuses[counted][now]++;
 		else if (now != before)
@@ -192,32 +224,58 @@ count_status(int64 statuses[2][MAIL_STATUS_MAX + 1], Datum *values, bool *nulls,
 	}
 }
 
-/* An array of rows of a table's row type (day, [category,] the counters), made from counter rows. */
+/* qsort comparator of counter rows: by day, then category (NULL last, as ORDER BY puts it). */
+static int
+counter_row_compare(const void *a, const void *b)
+{
+	const CounterKey *first = &(*(CounterRow *const *) a)->key;
+	const CounterKey *second = &(*(CounterRow *const *) b)->key;
+	Datum		first_category = PointerGetDatum(first->category);
+	Datum		second_category = PointerGetDatum(second->category);
+
+	if (first->day != second->day)
+		return first->day < second->day ? -1 : 1;
+	if (first->category == NULL || second->category == NULL)
+		return (first->category == NULL) - (second->category == NULL);
+	return category_compare(&first_category, &second_category);
+}
+
+/* An array of rows of a table's row type (day, [category,] the counters), made from counter rows in key order. */
 static Datum
-counter_row_array(CounterRows *rows, Oid array_type, bool with_category)
+counter_row_array(HTAB *rows, Oid array_type, bool with_category)
 {
 	Oid			rowtype = get_element_type(array_type);
 	TupleDesc	rowdesc = lookup_rowtype_tupdesc(rowtype, -1);
-	Datum	   *rowdatums = palloc(sizeof(Datum) * Max(rows->n, 1));
+	long		n = hash_get_num_entries(rows);
+	CounterRow **sorted = palloc(sizeof(CounterRow *) * Max(n, 1));
+	Datum	   *rowdatums = palloc(sizeof(Datum) * Max(n, 1));
 	int			first_count = with_category ? 2 : 1;
+	HASH_SEQ_STATUS scan;
+	CounterRow *row;
+	int			i = 0;
 
-	for (int i = 0; i < rows->n; i++)
+	hash_seq_init(&scan, rows);
+	while ((row = hash_seq_search(&scan)) != NULL)
+		sorted[i++] = row;
+	qsort(sorted, n, sizeof(CounterRow *), counter_row_compare);
+	for (i = 0; i < n; i++)
 	{
 		Datum		values[2 + NCOUNTERS];
 		bool		nulls[2 + NCOUNTERS] = {false};
 
-		values[0] = DateADTGetDatum(rows->rows[i].day);
+		CHECK_FOR_INTERRUPTS();
+		values[0] = DateADTGetDatum(sorted[i]->key.day);
 		if (with_category)
 		{
-			values[1] = PointerGetDatum(rows->rows[i].category);
-			nulls[1] = rows->rows[i].category == NULL;
+			values[1] = PointerGetDatum(sorted[i]->key.category);
+			nulls[1] = sorted[i]->key.category == NULL;
 		}
 		for (int c = 0; c < NCOUNTERS; c++)
-			values[first_count + c] = Int64GetDatum(rows->rows[i].counts[c]);
+			values[first_count + c] = Int64GetDatum(sorted[i]->counts[c]);
 		rowdatums[i] = HeapTupleGetDatum(heap_form_tuple(rowdesc, values, nulls));
 	}
 	ReleaseTupleDesc(rowdesc);
-	return PointerGetDatum(construct_array(rowdatums, rows->n, rowtype, -1, false, TYPALIGN_DOUBLE));
+	return PointerGetDatum(construct_array(rowdatums, n, rowtype, -1, false, TYPALIGN_DOUBLE));
 }
 
 /* An array of status_count rows of the nonzero changes. */
@@ -248,6 +306,34 @@ status_row_array(int64 statuses[2][MAIL_STATUS_MAX + 1], Oid array_type)
 	return PointerGetDatum(construct_array(rowdatums, n, rowtype, -1, false, TYPALIGN_DOUBLE));
 }
 
+/* Reports merged rows that recipient_merge_counts cannot read. */
+static void
+ereport_not_merged_rows(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("recipient_merge_counts needs the rows a merge into mailstatus.recipient returned"),
+			 errdetail("%s", detail)));
+}
+
+/* The position of each column this reads in the recipient row type. */
+static void
+recipient_columns(TupleDesc rowdesc, int *column)
+{
+	for (int c = 0; c < R_NCOLUMNS; c++)
+	{
+		column[c] = -1;
+		for (int a = 0; a < rowdesc->natts; a++)
+		{
+			if (!TupleDescAttr(rowdesc, a)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(rowdesc, a)->attname), recipient_column_names[c]) == 0)
+				column[c] = a;
+		}
+		if (column[c] < 0)
+			elog(ERROR, "column \"%s\" of mailstatus.recipient does not exist", recipient_column_names[c]);
+	}
+}
+
 PG_FUNCTION_INFO_V1(recipient_merge_counts);
 /*
  * SQL: recipient_merge_counts(merged recipient[], inserted boolean[]) →
@@ -266,51 +352,44 @@ recipient_merge_counts(PG_FUNCTION_ARGS)
 	Datum	   *rows;
 	Datum	   *flags;
 	bool	   *row_nulls;
+	bool	   *flag_nulls;
 	int			nrows;
 	int			nflags;
 	int			column[R_NCOLUMNS];
 	Datum	   *values = palloc(sizeof(Datum) * rowdesc->natts);
 	bool	   *nulls = palloc(sizeof(bool) * rowdesc->natts);
-	CounterRows days = {0};
-	CounterRows category_days = {0};
+	HTAB	   *days = counter_rows_create("mailstatus day counters");
+	HTAB	   *category_days = counter_rows_create("mailstatus category counters");
 	int64		statuses[2][MAIL_STATUS_MAX + 1] = {{0}};
 	Datum		result[3];
 	bool		result_nulls[3] = {false, false, false};
 
 	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	for (int c = 0; c < R_NCOLUMNS; c++)
-	{
-		column[c] = -1;
-		for (int a = 0; a < rowdesc->natts; a++)
-		{
-			if (!TupleDescAttr(rowdesc, a)->attisdropped &&
-				strcmp(NameStr(TupleDescAttr(rowdesc, a)->attname), recipient_column_names[c]) == 0)
-				column[c] = a;
-		}
-		if (column[c] < 0)
-			elog(ERROR, "column \"%s\" of mailstatus.recipient does not exist", recipient_column_names[c]);
-	}
+	recipient_columns(rowdesc, column);
 	deconstruct_array(merged, rowtype, -1, false, TYPALIGN_DOUBLE, &rows, &row_nulls, &nrows);
-	deconstruct_array(inserted, BOOLOID, 1, true, TYPALIGN_CHAR, &flags, &row_nulls, &nflags);
+	deconstruct_array(inserted, BOOLOID, 1, true, TYPALIGN_CHAR, &flags, &flag_nulls, &nflags);
 	if (nrows != nflags)
-		elog(ERROR, "recipient_merge_counts needs a flag per merged row");
+		ereport_not_merged_rows(psprintf("There are %d rows and %d flags: a flag per row tells whether it was new.", nrows, nflags));
 	for (int i = 0; i < nrows; i++)
 	{
-		HeapTupleHeader row = DETOASTED_TUPLE_HEADER(rows[i]);
+		HeapTupleHeader row;
 		HeapTupleData tuple;
-		bool		was_inserted = DatumGetBool(flags[i]);
 
+		CHECK_FOR_INTERRUPTS();
+		if (row_nulls[i] || flag_nulls[i])
+			ereport_not_merged_rows(psprintf("Row %d or its flag is NULL.", i + 1));
+		row = DETOASTED_TUPLE_HEADER(rows[i]);
 		tuple.t_len = HeapTupleHeaderGetDatumLength(row);
 		ItemPointerSetInvalid(&tuple.t_self);
 		tuple.t_tableOid = InvalidOid;
 		tuple.t_data = row;
 		heap_deform_tuple(&tuple, rowdesc, values, nulls);
-		count_recipient(&days, &category_days, values, nulls, column, was_inserted);
-		count_status(statuses, values, nulls, column, was_inserted);
+		count_recipient(days, category_days, values, nulls, column, DatumGetBool(flags[i]));
+		count_status(statuses, values, nulls, column, DatumGetBool(flags[i]));
 	}
-	result[0] = counter_row_array(&days, TupleDescAttr(result_desc, 0)->atttypid, false);
-	result[1] = counter_row_array(&category_days, TupleDescAttr(result_desc, 1)->atttypid, true);
+	result[0] = counter_row_array(days, TupleDescAttr(result_desc, 0)->atttypid, false);
+	result[1] = counter_row_array(category_days, TupleDescAttr(result_desc, 1)->atttypid, true);
 	result[2] = status_row_array(statuses, TupleDescAttr(result_desc, 2)->atttypid);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(result_desc), result, result_nulls)));
 }

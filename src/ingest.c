@@ -3,14 +3,17 @@
  *
  * A call maps every element (sendgrid_event.c), rejects the ones that cannot
  * be stored (once each, by content), attributes async bounces to their send,
- * and sorts the events by recipient, time and content hash, so concurrent,
- * overlapping batches take their locks in one order.  Each chunk of events
- * is one statement: INSERT ... ON CONFLICT DO NOTHING into mailstatus.event
- * through the executor (triggers on the table fire), RETURNING the rows that
- * were new, whose partial states merge_events merges into the state tables
- * with the aggregates' combine functions.  Rejects are written first, in key
- * order too.  Stored and duplicate counts come from RETURNING: on Citus the
- * command's own count also holds the duplicates.
+ * and sorts the events by recipient, time and content hash.  Then it takes
+ * its locks in one order, the same for every post, across all its statements
+ * (so concurrent, overlapping posts wait for each other and never deadlock):
+ * its rejects in key order; its events in key order, a chunk per statement
+ * (INSERT ... ON CONFLICT DO NOTHING into mailstatus.event through the
+ * executor, so triggers on the table fire, RETURNING the rows that were new);
+ * then all its new events at once to merge_events, which merges their partial
+ * states into the state tables with the aggregates' combine functions, one
+ * statement per table: recipients in key order, the counters, the
+ * suppressions.  Stored and duplicate counts come from RETURNING: on Citus
+ * the command's own count also holds the duplicates.
  *
  * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
@@ -39,7 +42,7 @@
 
 #include "ingest.h"
 
-/* Events or rejects per statement: bounds the arrays a huge body builds at once. */
+/* Events or rejects inserted per statement: bounds the arrays a huge body builds at once. */
 #define INGEST_CHUNK_ROWS 1000
 #define DIGEST_BYTES 32
 
@@ -56,9 +59,11 @@ typedef struct IngestPlans
 {
 	Oid			event_relid;
 	Oid			rejected_relid;
-	SPIPlanPtr	store_events;
+	SPIPlanPtr	insert_events;
+	SPIPlanPtr	merge_events;
 	SPIPlanPtr	insert_rejects;
 	SPIPlanPtr	attribute_bounce;
+	SPIPlanPtr	state_before_closed_days;
 } IngestPlans;
 
 static IngestPlans ingest_plans;
@@ -105,19 +110,30 @@ spi_value(const char *query, bool *isnull)
 
 /*
  * Reads the retention window drop_event_partitions set: events that occurred
- * before it are rejected, not stored.  FOR SHARE holds off a concurrent
- * drop_event_partitions until this transaction ends, so no event of this
- * batch lands in a month being dropped.
+ * before it are rejected, not stored.  Then the days forget_recipients closed:
+ * every day up to the one of its cut-off counts the recipients it forgot, so
+ * an event on those days is stored only for a recipient whose state holds
+ * something of them (reject_if_on_closed_days).  FOR SHARE holds off a
+ * concurrent drop_event_partitions or forget_recipients until this
+ * transaction ends, so no event of this batch lands in a month being dropped
+ * or is judged against a cut-off being moved.
  */
 static void
 read_retention(IngestBatch *batch)
 {
 	bool		isnull;
 	Datum		since = spi_value("SELECT r.retained_since FROM mailstatus.event_retention r FOR SHARE", &isnull);
+	Datum		closed_until;
 
 	batch->has_retention = !isnull;
 	if (!isnull)
 		batch->retained_since = DatumGetTimestampTz(since);
+	closed_until = spi_value("SELECT pg_catalog.date_trunc('day', r.forgotten_before, 'UTC') "
+							 "OPERATOR(pg_catalog.+) '1 day'::interval "
+							 "FROM mailstatus.recipient_retention r FOR SHARE", &isnull);
+	batch->has_closed_days = !isnull;
+	if (!isnull)
+		batch->closed_until = DatumGetTimestampTz(closed_until);
 }
 
 /*
@@ -205,24 +221,27 @@ ingest_plans_refresh(void)
 	Oid			rejected_relid = mailstatus_table_oid("rejected_event");
 	Oid			argtypes[3];
 
-	if (ingest_plans.store_events != NULL &&
+	if (ingest_plans.insert_events != NULL &&
 		ingest_plans.event_relid == event_relid &&
 		ingest_plans.rejected_relid == rejected_relid)
 		return;
-	if (ingest_plans.store_events != NULL)
+	if (ingest_plans.insert_events != NULL)
 	{
-		SPI_freeplan(ingest_plans.store_events);
+		SPI_freeplan(ingest_plans.insert_events);
+		SPI_freeplan(ingest_plans.merge_events);
 		SPI_freeplan(ingest_plans.insert_rejects);
 		SPI_freeplan(ingest_plans.attribute_bounce);
+		SPI_freeplan(ingest_plans.state_before_closed_days);
 	}
 	memset(&ingest_plans, 0, sizeof(IngestPlans));
 
 	argtypes[0] = get_array_type(get_rel_type_id(event_relid));
-	ingest_plans.store_events = prepare_kept_plan(
+	ingest_plans.insert_events = prepare_kept_plan(
 		"WITH stored AS (INSERT INTO mailstatus.event AS e SELECT * FROM pg_catalog.unnest($1) "
 		"ON CONFLICT DO NOTHING RETURNING ROW(e.*)::mailstatus.event AS e) "
-		"SELECT pg_catalog.count(*), mailstatus.merge_events(pg_catalog.array_agg(s.e)) FROM stored s",
+		"SELECT pg_catalog.array_agg(s.e) FROM stored s",
 		1, argtypes);
+	ingest_plans.merge_events = prepare_kept_plan("SELECT mailstatus.merge_events($1)", 1, argtypes);
 
 	argtypes[0] = TEXTARRAYOID;
 	argtypes[1] = TEXTARRAYOID;
@@ -239,6 +258,13 @@ ingest_plans_refresh(void)
 	argtypes[1] = TIMESTAMPTZOID;
 	ingest_plans.attribute_bounce = prepare_kept_plan(
 		"SELECT mailstatus.attributed_message_id($1, $2)", 2, argtypes);
+
+	argtypes[0] = TEXTOID;
+	argtypes[1] = TEXTOID;
+	argtypes[2] = TIMESTAMPTZOID;
+	ingest_plans.state_before_closed_days = prepare_kept_plan(
+		"SELECT EXISTS (SELECT FROM mailstatus.recipient r WHERE r.message_id OPERATOR(pg_catalog.=) $1 "
+		"AND r.email OPERATOR(pg_catalog.=) $2 AND r.first_event_at OPERATOR(pg_catalog.<) $3)", 3, argtypes);
 	ingest_plans.event_relid = event_relid;
 	ingest_plans.rejected_relid = rejected_relid;
 }
@@ -302,6 +328,42 @@ attribute_async_bounce(MappedEvent *row)
 	SPI_finish();
 }
 
+/*
+ * Rejects an event on the days forget_recipients closed for a recipient whose
+ * state holds nothing of them: the recipient was forgotten (its figures of
+ * those days stand as counted, and would be counted twice) or is seen there
+ * for the first time after they closed.  The recipient is the one the state
+ * counts the event under: its message, or the send an async bounce is
+ * attributed to.
+ */
+static void
+reject_if_on_closed_days(IngestBatch *batch, MappedEvent *row)
+{
+	TimestampTz occurred_at = DatumGetTimestampTz(row->values[EVENT_COL_OCCURRED_AT]);
+	Datum		args[3];
+	bool		isnull;
+	bool		held;
+
+	if (!batch->has_closed_days || occurred_at >= batch->closed_until)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ingest_plans_refresh();
+	args[0] = row->nulls[EVENT_COL_ATTRIBUTED_MESSAGE_ID] ? row->values[EVENT_COL_MESSAGE_ID] :
+		row->values[EVENT_COL_ATTRIBUTED_MESSAGE_ID];
+	args[1] = row->values[EVENT_COL_EMAIL];
+	args[2] = TimestampTzGetDatum(batch->closed_until);
+	if (SPI_execute_plan(ingest_plans.state_before_closed_days, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up a recipient's state");
+	held = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	if (!held)
+		row->reject_reason = psprintf("the event occurred at %s, on a day closed by forget_recipients (before %s), "
+									  "and its recipient's state holds nothing of those days: their figures "
+									  "stand as counted",
+									  utc_time_text(occurred_at), utc_time_text(batch->closed_until));
+}
+
 /* The first part of an event's sort key: its message id and address, NUL-terminated each. */
 static char *
 recipient_sort_key(MappedEvent *row)
@@ -337,6 +399,8 @@ ingest_batch_add(IngestBatch *batch, Jsonb *element)
 		reject_if_before_retention(batch, &row);
 	if (row.reject_reason == NULL)
 		attribute_async_bounce(&row);
+	if (row.reject_reason == NULL)
+		reject_if_on_closed_days(batch, &row);
 	MemoryContextSwitchTo(batch_context);
 	if (row.reject_reason != NULL)
 	{
@@ -460,35 +524,59 @@ store_rejects(IngestBatch *batch)
 	}
 }
 
-/* Stores events[0..n) and merges the new ones into the state, as one statement; returns how many were new. */
-static uint64
-store_event_chunk(StoredEvent *events, int n, Oid rowtype)
+/* Inserts events[0..n) in one statement; the new ones join the post's new events. */
+static void
+insert_event_chunk(StoredEvent *events, int n, Oid rowtype, ArrayBuildState *new_events)
 {
 	Datum	   *rows = palloc(sizeof(Datum) * n);
 	Datum		args[1];
-	uint64		stored;
+	Datum		inserted;
 	bool		isnull;
 
 	for (int i = 0; i < n; i++)
 		rows[i] = HeapTupleGetDatum(events[i].tuple);
 	args[0] = PointerGetDatum(construct_array(rows, n, rowtype, -1, false, TYPALIGN_DOUBLE));
-	if (SPI_execute_plan(ingest_plans.store_events, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(ingest_plans.insert_events, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not store events");
-	stored = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	inserted = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+	{
+		ArrayIterator it = array_create_iterator(DatumGetArrayTypeP(inserted), 0, NULL);
+		Datum		row;
+		bool		row_isnull;
+
+		while (array_iterate(it, &row, &row_isnull))
+			accumArrayResult(new_events, row, row_isnull, rowtype, new_events->mcontext);
+		array_free_iterator(it);
+	}
 	SPI_freetuptable(SPI_tuptable);
 	for (int i = 0; i < n; i++)
 		heap_freetuple(events[i].tuple);
 	pfree(DatumGetPointer(args[0]));
 	pfree(rows);
-	return stored;
 }
 
-/* Stores a batch: rejects first (once each), then events in key order, chunk by chunk. */
+/* Merges all the new events of a post into the state, in one statement (one per state table within it). */
+static void
+merge_new_events(ArrayBuildState *new_events)
+{
+	Datum		args[1];
+
+	args[0] = makeArrayResult(new_events, CurrentMemoryContext);
+	if (SPI_execute_plan(ingest_plans.merge_events, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not merge events into the state");
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * Stores a batch: rejects first (once each), then events in key order, chunk
+ * by chunk, then the new ones merged into the state at once.
+ */
 IngestCounts
 ingest_batch_store(IngestBatch *batch)
 {
 	IngestCounts counts = {0, 0, batch->nrejected};
-	uint64		stored = 0;
+	ArrayBuildState *new_events;
 
 	if (batch->nevents == 0 && batch->nrejected == 0)
 		return counts;
@@ -498,14 +586,17 @@ ingest_batch_store(IngestBatch *batch)
 	if (batch->nrejected > 0)
 		store_rejects(batch);
 	qsort(batch->events, batch->nevents, sizeof(StoredEvent), stored_event_compare);
+	new_events = initArrayResult(batch->rowdesc->tdtypeid, CurrentMemoryContext, true);
 	for (int start = 0; start < batch->nevents; start += INGEST_CHUNK_ROWS)
 	{
 		CHECK_FOR_INTERRUPTS();
-		stored += store_event_chunk(&batch->events[start], Min(INGEST_CHUNK_ROWS, batch->nevents - start),
-									batch->rowdesc->tdtypeid);
+		insert_event_chunk(&batch->events[start], Min(INGEST_CHUNK_ROWS, batch->nevents - start),
+						   batch->rowdesc->tdtypeid, new_events);
 	}
+	counts.stored = new_events->nelems;
+	if (new_events->nelems > 0)
+		merge_new_events(new_events);
 	SPI_finish();
-	counts.stored = (int) stored;
 	counts.duplicates = batch->nevents - counts.stored;
 	return counts;
 }

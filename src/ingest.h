@@ -43,6 +43,8 @@ typedef struct IngestBatch
 	TimestampTz received_at;
 	bool		has_retention;	/* events before retained_since are rejected */
 	TimestampTz retained_since;
+	bool		has_closed_days;	/* forget_recipients ran: days before closed_until are closed */
+	TimestampTz closed_until;
 	MemoryContext scratch;
 	MemoryContext rows;			/* the events' tuples and sort keys, packed densely */
 	TupleDesc	rowdesc;

@@ -105,15 +105,32 @@ mail_status_from_label(const char *label)
 	return MAIL_STATUS_NONE;
 }
 
-/* Checks that a stored or received int2 is a status. */
+/* Checks that a received int2 is a status. */
 static MailStatus
-mail_status_checked(int value)
+mail_status_received(int value)
 {
 	if (value < MAIL_STATUS_SENT || value > MAIL_STATUS_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary value for mail_status: %d", value),
 				 errdetail("A mail_status is sent as an int2 between %d and %d.",
+						   MAIL_STATUS_SENT, MAIL_STATUS_MAX)));
+	return (MailStatus) value;
+}
+
+/*
+ * A mail_status handed in (an argument, a column of a row passed whole), checked:
+ * every entry point makes valid ones, but a value can be forged (a binary-coercible
+ * cast) or corrupted, and the functions index tables with it.
+ */
+MailStatus
+mail_status_valid(int value)
+{
+	if (value < MAIL_STATUS_SENT || value > MAIL_STATUS_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%d is not a mail_status", value),
+				 errdetail("A mail_status is an int2 between %d (sent) and %d (dropped).",
 						   MAIL_STATUS_SENT, MAIL_STATUS_MAX)));
 	return (MailStatus) value;
 }
@@ -136,7 +153,7 @@ PG_FUNCTION_INFO_V1(mail_status_out);
 Datum
 mail_status_out(PG_FUNCTION_ARGS)
 {
-	MailStatus	status = mail_status_checked(PG_GETARG_MAIL_STATUS(0));
+	MailStatus	status = mail_status_valid(PG_GETARG_MAIL_STATUS(0));
 
 	PG_RETURN_CSTRING(pstrdup(mail_status_names[status]));
 }
@@ -148,7 +165,7 @@ mail_status_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 
-	PG_RETURN_MAIL_STATUS(mail_status_checked((int16) pq_getmsgint(buf, sizeof(int16))));
+	PG_RETURN_MAIL_STATUS(mail_status_received((int16) pq_getmsgint(buf, sizeof(int16))));
 }
 
 PG_FUNCTION_INFO_V1(mail_status_send);
@@ -156,7 +173,7 @@ PG_FUNCTION_INFO_V1(mail_status_send);
 Datum
 mail_status_send(PG_FUNCTION_ARGS)
 {
-	MailStatus	status = PG_GETARG_MAIL_STATUS(0);
+	MailStatus	status = mail_status_valid(PG_GETARG_MAIL_STATUS(0));
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
@@ -169,7 +186,7 @@ PG_FUNCTION_INFO_V1(mail_status_label);
 Datum
 mail_status_label(PG_FUNCTION_ARGS)
 {
-	MailStatus	status = mail_status_checked(PG_GETARG_MAIL_STATUS(0));
+	MailStatus	status = mail_status_valid(PG_GETARG_MAIL_STATUS(0));
 
 	PG_RETURN_TEXT_P(cstring_to_text(mail_status_display_labels[status]));
 }
@@ -196,7 +213,7 @@ PG_FUNCTION_INFO_V1(mail_status_effective);
 Datum
 mail_status_effective(PG_FUNCTION_ARGS)
 {
-	MailStatus	status = PG_GETARG_MAIL_STATUS(0);
+	MailStatus	status = mail_status_valid(PG_GETARG_MAIL_STATUS(0));
 	bool		machine_open = PG_GETARG_BOOL(1);
 
 	if (machine_open && !count_machine_opens)

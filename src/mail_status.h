@@ -34,6 +34,7 @@ typedef int16 MailStatus;
 
 extern void mail_status_define_settings(void);
 extern MailStatus mail_status_of_sendgrid_event(const char *event, int len);
+extern MailStatus mail_status_valid(int value);
 extern MailStatus reached_state_status(int64 state);
 
 #endif

@@ -26,6 +26,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/jsonb.h"
@@ -33,6 +34,7 @@
 #include "utils/numeric.h"
 #include "utils/typcache.h"
 
+#include "category_set.h"
 #include "mail_status.h"
 #include "quote.h"
 #include "sendgrid_event.h"
@@ -372,6 +374,23 @@ map_integer(MappingState *state, const SendgridField *field, JsonbValue *value)
 	set_column(state->row, field->column, Int32GetDatum(parsed));
 }
 
+/*
+ * Whether one posted category fits: the counters keep a row per day and
+ * category, under an index whose entries have room for CATEGORY_MAX_BYTES;
+ * SendGrid's own categories are at most 255 characters.
+ */
+static bool
+category_fits(MappingState *state, JsonbValue *item)
+{
+	text	   *category = category_of_scalar(item);
+
+	if (category == NULL || VARSIZE_ANY_EXHDR(category) <= CATEGORY_MAX_BYTES)
+		return true;
+	reject(state->row, psprintf("field \"category\" holds a category of %d bytes; at most %d are accepted",
+								(int) VARSIZE_ANY_EXHDR(category), CATEGORY_MAX_BYTES));
+	return false;
+}
+
 /* category: a string (or number), or an array of them; kept exactly as posted. */
 static void
 map_category(MappingState *state, const SendgridField *field, JsonbValue *value)
@@ -390,13 +409,18 @@ map_category(MappingState *state, const SendgridField *field, JsonbValue *value)
 		it = JsonbIteratorInit(value->val.binary.data);
 		while ((token = JsonbIteratorNext(&it, &item, true)) != WJB_DONE)
 		{
+			CHECK_FOR_INTERRUPTS();
 			if (token == WJB_ELEM && item.type == jbvBinary)
 			{
 				reject(state->row, psprintf("field \"category\" must hold strings, not %s", JsonbTypeName(&item)));
 				return;
 			}
+			if (token == WJB_ELEM && !category_fits(state, &item))
+				return;
 		}
 	}
+	else if (!category_fits(state, value))
+		return;
 	set_column(state->row, field->column, PointerGetDatum(JsonbValueToJsonb(value)));
 }
 
@@ -973,6 +997,12 @@ event_row_columns(FunctionCallInfo fcinfo, HeapTupleHeader row, Datum *values, b
 		values[c] = row_values[reader->attnum_of_column[c]];
 		nulls[c] = row_nulls[reader->attnum_of_column[c]];
 	}
+	/* The table never holds one; sg_message_id and smtp-id are put back together around it. */
+	if (nulls[EVENT_COL_MESSAGE_ID])
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("an event's message_id is never NULL"),
+				 errdetail("An event that names no message has message_id ''.")));
 }
 
 PG_FUNCTION_INFO_V1(event_payload);
@@ -1033,6 +1063,11 @@ map_sendgrid_event(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	/* Events may lie a day past received_at: infinity has no day after it. */
+	if (TIMESTAMP_NOT_FINITE(received_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("received_at must be a finite time")));
 	rowdesc = lookup_rowtype_tupdesc_copy(TupleDescAttr(result_desc, 0)->atttypid, -1);
 	event_columns_of(rowdesc, attnum_of_column);
 	sendgrid_event_map(element, received_at, &row);

@@ -41,10 +41,39 @@ reached_at_pack(MailStatus status, TimestampTz at)
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("timestamp out of range for mail_status_reached_at"),
 				 errdetail("Event times must be finite and between the years 7134 BC and 11133 AD.")));
-	if (status < MAIL_STATUS_SENT || status > MAIL_STATUS_MAX)
-		elog(ERROR, "invalid mail_status value %d", status);
+	mail_status_valid(status);
 	return ((int64) status << REACHED_AT_TIME_BITS) |
 		(REACHED_AT_TIME_MASK - (at + REACHED_AT_TIME_BIAS));
+}
+
+/* The time a state (not 0) holds, unpacked: it may lie outside the timestamps PostgreSQL takes. */
+static int64
+reached_state_time(int64 state)
+{
+	return REACHED_AT_TIME_MASK - (state & REACHED_AT_TIME_MASK) - REACHED_AT_TIME_BIAS;
+}
+
+/*
+ * The winning status a mail_status_reached_at state holds; MAIL_STATUS_NONE
+ * for no rows (0).  A state is handed in as a plain bigint, so anything can be
+ * (the counters index arrays with the status): anything that reached_at_pack
+ * cannot have made is an error.
+ */
+MailStatus
+reached_state_status(int64 state)
+{
+	MailStatus	status;
+
+	if (state == 0)
+		return MAIL_STATUS_NONE;
+	status = (MailStatus) (state >> REACHED_AT_TIME_BITS);
+	if (state < 0 || status < MAIL_STATUS_SENT || status > MAIL_STATUS_MAX ||
+		!IS_VALID_TIMESTAMP(reached_state_time(state)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%lld is not a mail_status_reached_state state", (long long) state),
+				 errdetail("A state is 0, or holds a status between sent and dropped in bits 59 to 62 and a valid time below them.")));
+	return status;
 }
 
 PG_FUNCTION_INFO_V1(mail_status_reached_at_transfn);
@@ -55,6 +84,7 @@ mail_status_reached_at_transfn(PG_FUNCTION_ARGS)
 	int64		state = PG_GETARG_INT64(0);
 	int64		packed = reached_at_pack(PG_GETARG_MAIL_STATUS(1), PG_GETARG_TIMESTAMPTZ(2));
 
+	reached_state_status(state);
 	PG_RETURN_INT64(Max(state, packed));
 }
 
@@ -65,16 +95,9 @@ mail_status_reached_at_final(PG_FUNCTION_ARGS)
 {
 	int64		state = PG_GETARG_INT64(0);
 
-	if (state == 0)
+	if (reached_state_status(state) == MAIL_STATUS_NONE)
 		PG_RETURN_NULL();
-	PG_RETURN_TIMESTAMPTZ(REACHED_AT_TIME_MASK - (state & REACHED_AT_TIME_MASK) - REACHED_AT_TIME_BIAS);
-}
-
-/* The winning status a mail_status_reached_at state holds; MAIL_STATUS_NONE for no rows. */
-MailStatus
-reached_state_status(int64 state)
-{
-	return state == 0 ? MAIL_STATUS_NONE : (MailStatus) (state >> REACHED_AT_TIME_BITS);
+	PG_RETURN_TIMESTAMPTZ(reached_state_time(state));
 }
 
 PG_FUNCTION_INFO_V1(mail_status_reached_status);
@@ -82,14 +105,8 @@ PG_FUNCTION_INFO_V1(mail_status_reached_status);
 Datum
 mail_status_reached_status(PG_FUNCTION_ARGS)
 {
-	int64		state = PG_GETARG_INT64(0);
-	MailStatus	status = reached_state_status(state);
+	MailStatus	status = reached_state_status(PG_GETARG_INT64(0));
 
-	if (state != 0 && (state < 0 || status < MAIL_STATUS_SENT || status > MAIL_STATUS_MAX))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%lld is not a mail_status_reached_state state", (long long) state),
-				 errdetail("A state holds a status between sent and dropped in bits 59 to 62, or is 0.")));
 	if (status == MAIL_STATUS_NONE)
 		PG_RETURN_NULL();
 	PG_RETURN_MAIL_STATUS(status);

@@ -14,6 +14,8 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
@@ -33,7 +35,23 @@ typedef struct TimedValueParts
 	int			len;
 } TimedValueParts;
 
-/* Reads the parts of a (possibly short-header) timed_value. */
+/* Reports a timed_value handed in that no input function can have made. */
+static void
+ereport_not_timed_value(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("not a valid timed_value"),
+			 errdetail("%s", detail)));
+}
+
+/*
+ * Reads the parts of a (possibly short-header) timed_value, checked as far as
+ * reading them needs: its size, kind and time.  A value handed in may be
+ * forged or corrupt (a binary-coercible cast makes one from any bytes); what
+ * its value holds is checked where it is read (timed_value_text_of,
+ * timed_value_jsonb_of).
+ */
 static TimedValueParts
 timed_value_parts(struct varlena *timed)
 {
@@ -41,12 +59,87 @@ timed_value_parts(struct varlena *timed)
 	const char *data = VARDATA_ANY(timed);
 
 	if (VARSIZE_ANY_EXHDR(timed) < TIMED_VALUE_HEADER)
-		elog(ERROR, "corrupt timed_value of %d bytes", (int) VARSIZE_ANY_EXHDR(timed));
+		ereport_not_timed_value(psprintf("A timed_value has at least %d bytes; this one has %d.",
+										 (int) TIMED_VALUE_HEADER, (int) VARSIZE_ANY_EXHDR(timed)));
 	parts.kind = data[0];
 	memcpy(&parts.at, data + 1, sizeof(int64));
 	parts.value = data + TIMED_VALUE_HEADER;
 	parts.len = VARSIZE_ANY_EXHDR(timed) - TIMED_VALUE_HEADER;
+	if (parts.kind != TIMED_VALUE_TEXT && parts.kind != TIMED_VALUE_JSONB)
+		ereport_not_timed_value(psprintf("Its kind is byte %d; a timed_value holds text ('t') or jsonb ('j').",
+										 (unsigned char) parts.kind));
+	if (!TIMESTAMP_NOT_FINITE(parts.at) && !IS_VALID_TIMESTAMP(parts.at))
+		ereport_not_timed_value("Its time is out of the range of timestamptz.");
 	return parts;
+}
+
+/*
+ * Whether bytes are a sound jsonb container: every entry of a known type,
+ * lying within the container (nested containers and numerics too).  Reading a
+ * jsonb trusts its offsets; a forged timed_value's bytes are checked before
+ * they are read as one.
+ */
+static bool
+jsonb_container_is_sound(const char *container, uint32 len, bool root)
+{
+	uint32		header;
+	uint32		count;
+	uint32		nentries;
+	const JEntry *children;
+	const char *base;
+	uint32		data_len;
+	uint32		offset = 0;
+
+	check_stack_depth();
+	if (len < sizeof(uint32))
+		return false;
+	memcpy(&header, container, sizeof(uint32));
+	count = header & JB_CMASK;
+	if ((header & JB_FOBJECT) != 0 && (header & (JB_FARRAY | JB_FSCALAR)) == 0)
+		nentries = count * 2;
+	else if ((header & JB_FARRAY) != 0 && (header & JB_FOBJECT) == 0 &&
+			 ((header & JB_FSCALAR) == 0 || (root && count == 1)))
+		nentries = count;
+	else
+		return false;
+	if ((uint64) nentries * sizeof(JEntry) > len - sizeof(uint32))
+		return false;
+	children = (const JEntry *) (container + sizeof(uint32));
+	base = (const char *) (children + nentries);
+	data_len = len - sizeof(uint32) - nentries * sizeof(JEntry);
+	for (uint32 i = 0; i < nentries; i++)
+	{
+		JEntry		entry = children[i];
+		uint32		end = JBE_HAS_OFF(entry) ? JBE_OFFLENFLD(entry) : offset + JBE_OFFLENFLD(entry);
+		uint32		start = offset;
+
+		if (end < start || end > data_len)
+			return false;
+		if ((header & JB_FOBJECT) != 0 && i < count && !JBE_ISSTRING(entry))
+			return false;
+		if (JBE_ISNUMERIC(entry) || JBE_ISCONTAINER(entry))
+		{
+			uint32		aligned = INTALIGN(start);
+
+			if (aligned > end)
+				return false;
+			if (JBE_ISNUMERIC(entry) &&
+				(end - aligned < VARHDRSZ || VARSIZE_ANY(base + aligned) > end - aligned ||
+				 VARSIZE_ANY_EXHDR(base + aligned) < sizeof(uint16)))
+				return false;
+			if (JBE_ISCONTAINER(entry) && !jsonb_container_is_sound(base + aligned, end - aligned, false))
+				return false;
+		}
+		else if (JBE_ISSTRING(entry))
+		{
+			if (pg_encoding_verifymbstr(GetDatabaseEncoding(), base + start, end - start) != (int) (end - start))
+				return false;
+		}
+		else if (!JBE_ISNULL(entry) && !JBE_ISBOOL(entry))
+			return false;
+		offset = end;
+	}
+	return true;
 }
 
 /* A new timed_value of the given parts. */
@@ -129,7 +222,7 @@ timed_value_in(PG_FUNCTION_ARGS)
 	}
 }
 
-/* The jsonb a jsonb timed_value holds, as a palloc'd, aligned Jsonb. */
+/* The jsonb a jsonb timed_value holds, as a palloc'd, aligned Jsonb, checked sound. */
 static Jsonb *
 timed_value_jsonb_of(TimedValueParts *parts)
 {
@@ -137,7 +230,18 @@ timed_value_jsonb_of(TimedValueParts *parts)
 
 	SET_VARSIZE(jsonb, VARHDRSZ + parts->len);
 	memcpy(VARDATA(jsonb), parts->value, parts->len);
+	if (!jsonb_container_is_sound(VARDATA(jsonb), parts->len, true))
+		ereport_not_timed_value("Its jsonb value is not a sound jsonb.");
 	return jsonb;
+}
+
+/* The text of a text timed_value, checked to be text of the database's encoding. */
+static const char *
+timed_value_text_of(TimedValueParts *parts)
+{
+	if (pg_encoding_verifymbstr(GetDatabaseEncoding(), parts->value, parts->len) != parts->len)
+		ereport_not_timed_value("Its text is not valid in the database's encoding.");
+	return parts->value;
 }
 
 PG_FUNCTION_INFO_V1(timed_value_out);
@@ -155,7 +259,7 @@ timed_value_out(PG_FUNCTION_ARGS)
 	if (parts.kind == TIMED_VALUE_TEXT)
 	{
 		appendStringInfoString(&out, "\", \"text\": ");
-		escape_json(&out, pnstrdup(parts.value, parts.len));
+		escape_json(&out, pnstrdup(timed_value_text_of(&parts), parts.len));
 	}
 	else
 	{
@@ -225,7 +329,7 @@ timed_value_send(PG_FUNCTION_ARGS)
 	pq_sendbyte(&buf, parts.kind);
 	pq_sendint64(&buf, parts.at);
 	if (parts.kind == TIMED_VALUE_TEXT)
-		pq_sendtext(&buf, parts.value, parts.len);
+		pq_sendtext(&buf, timed_value_text_of(&parts), parts.len);
 	else
 	{
 		Jsonb	   *jsonb = timed_value_jsonb_of(&parts);
@@ -331,7 +435,7 @@ timed_value_text(PG_FUNCTION_ARGS)
 	TimedValueParts parts = timed_value_parts(PG_GETARG_VARLENA_PP(0));
 
 	check_kind(&parts, TIMED_VALUE_TEXT);
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(parts.value, parts.len));
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(timed_value_text_of(&parts), parts.len));
 }
 
 PG_FUNCTION_INFO_V1(timed_value_jsonb);

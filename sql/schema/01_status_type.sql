@@ -148,6 +148,7 @@ CREATE FUNCTION @extschema@.checked_event_time(at timestamptz, what text) RETURN
     AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.checked_event_time(timestamptz, text) IS
     'at, or an error (22008) naming what when it lies outside the times ingest accepts: from 2000-01-01 to one day from now';
+REVOKE ALL ON FUNCTION @extschema@.checked_event_time(timestamptz, text) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.content_hash(jsonb) RETURNS bigint
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

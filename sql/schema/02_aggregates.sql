@@ -145,6 +145,8 @@ COMMENT ON FUNCTION @extschema@.category_set_merge(text[], text[]) IS
     'category_set combine: the union of two category sets; NULL is the empty set';
 COMMENT ON FUNCTION @extschema@.category_set_added(text[], text[]) IS
     'What merging partial into stored adds: the categories of partial that stored lacks; NULL when none';
+-- The merge's bookkeeping, not part of the aggregates: the owner's.
+REVOKE ALL ON FUNCTION @extschema@.category_set_added(text[], text[]) FROM PUBLIC;
 CREATE AGGREGATE @extschema@.category_set(jsonb) (
     SFUNC = @extschema@.category_set_add,
     STYPE = text[],
@@ -202,6 +204,9 @@ COMMENT ON FUNCTION @extschema@.activity_subtract(@extschema@.activity, @extsche
     'An activity without part of it (per day, part''s flags off and its counts taken away): what a recipient had before a merge; NULL when nothing is left';
 COMMENT ON FUNCTION @extschema@.activity_days(@extschema@.activity) IS
     'The days of an activity as rows';
+-- The merge's bookkeeping, not part of the aggregates: the owner's.
+REVOKE ALL ON FUNCTION @extschema@.activity_added(@extschema@.activity, @extschema@.activity) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.activity_subtract(@extschema@.activity, @extschema@.activity) FROM PUBLIC;
 CREATE AGGREGATE @extschema@.activity_state(event text, bounce_type text, machine_open boolean, at timestamptz) (
     SFUNC = @extschema@.activity_add,
     STYPE = @extschema@.activity,

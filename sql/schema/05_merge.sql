@@ -37,6 +37,7 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@.recipient_partials(@extschema@.event[], @extschema@.send[]) IS
     'The partial state of each recipient of these events and sends, as rows of recipient';
+REVOKE ALL ON FUNCTION @extschema@.recipient_partials(@extschema@.event[], @extschema@.send[]) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.suppression_partials(events @extschema@.event[])
     RETURNS SETOF @extschema@.suppression_state
@@ -58,6 +59,7 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@.suppression_partials(@extschema@.event[]) IS
     'The partial suppression state of each address of these events, as rows of suppression_state';
+REVOKE ALL ON FUNCTION @extschema@.suppression_partials(@extschema@.event[]) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.group_suppression_partials(events @extschema@.event[])
     RETURNS SETOF @extschema@.group_suppression_state
@@ -76,6 +78,7 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@.group_suppression_partials(@extschema@.event[]) IS
     'The partial group-suppression state of each address and group of these events, as rows of group_suppression_state';
+REVOKE ALL ON FUNCTION @extschema@.group_suppression_partials(@extschema@.event[]) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.recipient_merge_counts(merged @extschema@.recipient[], inserted boolean[],
                                                    OUT days @extschema@.deliverability_day[],
@@ -84,11 +87,14 @@ CREATE FUNCTION @extschema@.recipient_merge_counts(merged @extschema@.recipient[
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.recipient_merge_counts(@extschema@.recipient[], boolean[]) IS
     'What a merge into recipient (its rows as merged, and whether each was new) adds to the counters: a recipient''s added activity to its days, to each of its categories (a new category: all of it; its first categories take it from NULL), and its change of status';
+REVOKE ALL ON FUNCTION @extschema@.recipient_merge_counts(@extschema@.recipient[], boolean[]) FROM PUBLIC;
 
 -- Merges partial states into the recipient state, with each aggregate's combine function,
 -- then brings the counters and the status-change log up to date from what the merge
--- changed. One statement per table, tables always in this order and rows in key order:
--- concurrent batches lock the same rows in the same order and never deadlock. Returns, for
+-- changed. One statement per table, tables always in this order and rows in key order, and
+-- called once per post (ingest stores a post's events first, in key order, then merges all
+-- the new ones; record_send likewise): concurrent posts lock the same rows in the same order
+-- and never deadlock. Returns, for
 -- each recipient whose custom args the merge left as they were, their value: it is in
 -- message_custom_args already (every value a recipient ever had went there when merged).
 CREATE FUNCTION @extschema@.merge_recipients(partials @extschema@.recipient[])

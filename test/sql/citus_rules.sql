@@ -79,10 +79,11 @@ SELECT l.table_name, pg_get_indexdef(x.indexrelid) ~ ('\m' || l.distribution_col
 
 -- Citus cannot plan a SQL-language function's parameterized query over distributed tables:
 -- the SQL functions take their rows from their array arguments and read no table (every FROM
--- of their bodies is an unnest; a new function shows here, to be checked).
+-- of their bodies is an unnest or another function's rows, none a table; IS DISTINCT FROM is
+-- no FROM; a new function shows here, to be checked).
 SELECT p.oid::regprocedure AS sql_function,
        (SELECT count(*) FROM regexp_matches(pg_get_functiondef(p.oid), '\m(FROM|JOIN)\s+unnest\(', 'g') AS m(f)) AS unnests,
-       (SELECT count(*) FROM regexp_matches(pg_get_functiondef(p.oid), '\m(FROM|JOIN)\s+(?!unnest\()[a-z_"]', 'g') AS m(f)) AS tables_read
+       (SELECT count(*) FROM regexp_matches(pg_get_functiondef(p.oid), '(?<!DISTINCT )\m(FROM|JOIN)\s+(?!unnest\()(?![a-z_."]+\()[a-z_"]', 'g') AS m(f)) AS tables_read
   FROM pg_proc p
  WHERE p.pronamespace = 'mailstatus'::regnamespace
    AND p.prolang = (SELECT l.oid FROM pg_language l WHERE l.lanname = 'sql')

@@ -72,3 +72,35 @@ SELECT count(*) AS differences FROM (
     UNION ALL SELECT 'category', * FROM deliverability_daily_by('category')
     UNION ALL SELECT 'branch', * FROM deliverability_daily_by('branch'))
    EXCEPT ALL SELECT * FROM before_retention)) d;
+
+-- A recipient whose category set grows in a later post (issue 19, defect 1): its events
+-- without a category first, then one with a category. It leaves the no-category row (0
+-- there, not 2^32: the counters once multiplied a signed sign by an unsigned flag) and counts
+-- under its category, as when the same events come in one post or the categorized one first.
+CREATE FUNCTION pg_temp.by_category_after(posts jsonb[]) RETURNS TABLE (value text, sent bigint, delivered bigint,
+                                                                          unique_human_opens bigint, differences bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  post jsonb;
+BEGIN
+  TRUNCATE mailstatus.event, mailstatus.rejected_event, mailstatus.send, mailstatus.recipient, mailstatus.suppression_state,
+           mailstatus.group_suppression_state, mailstatus.message_custom_args, mailstatus.deliverability_day,
+           mailstatus.deliverability_category_day, mailstatus.status_count, mailstatus.status_change;
+  FOREACH post IN ARRAY posts LOOP
+    PERFORM mailstatus.ingest_sendgrid_event(post);
+  END LOOP;
+  RETURN QUERY SELECT d.value, d.sent, d.delivered, d.unique_human_opens, (SELECT count(*) FROM mailstatus.state_differences())
+                 FROM mailstatus.deliverability_daily_by('category') d ORDER BY d.value;
+END $$;
+CREATE TEMP TABLE growing AS SELECT
+  '[{"email":"g@example.com","timestamp":1700000000,"event":"processed","sg_event_id":"g1","sg_message_id":"G1.filter.0"},
+    {"email":"g@example.com","timestamp":1700000060,"event":"delivered","sg_event_id":"g2","sg_message_id":"G1.filter.0"}]'::jsonb AS plain,
+  '[{"email":"g@example.com","timestamp":1700000100,"event":"open","sg_event_id":"g3","sg_message_id":"G1.filter.0","category":"invoice"}]'::jsonb AS categorized;
+SELECT 'plain, then categorized' AS posts, b.* FROM growing, pg_temp.by_category_after(ARRAY[plain, categorized]) b
+UNION ALL
+SELECT 'one post', b.* FROM growing, pg_temp.by_category_after(ARRAY[plain || categorized]) b
+UNION ALL
+SELECT 'categorized, then plain', b.* FROM growing, pg_temp.by_category_after(ARRAY[categorized, plain]) b;
+-- The stored no-category row of the first order holds zeros only.
+SELECT count(*) AS rows_read FROM growing, pg_temp.by_category_after(ARRAY[plain, categorized]);
+SELECT day, category, sent, delivered, unique_human_opens FROM deliverability_category_day ORDER BY day, category;

@@ -130,10 +130,45 @@ SELECT day, sent, bounced, delivered FROM deliverability_daily ORDER BY day;
 SELECT status, recipients FROM status_counts ORDER BY status;
 SELECT * FROM state_differences();
 SELECT forgotten_before FROM recipient_retention;
--- A late event for a forgotten recipient starts it again from that event.
-SELECT stored FROM ingest_sendgrid_event('[{"email":"old@example.com","timestamp":1696150100,"event":"open","sg_event_id":"f2","sg_message_id":"F1.filter.0"}]');
-SELECT message_id, email, status FROM recipient_status WHERE email = 'old@example.com';
+-- A late event for a forgotten recipient (issue 19, defect 7). The days up to the cut-off's
+-- count it already: there it is rejected with the reason (0.4.0 started the recipient again
+-- from it and counted its day twice: 2 bounced on October 1 for one recipient). From the next
+-- day on it starts the recipient again; that recipient's state then holds nothing of the
+-- closed days, and its late events there are rejected too.
+SELECT * FROM ingest_sendgrid_event('[{"email":"old@example.com","timestamp":1696150100,"event":"bounce","type":"bounce","sg_event_id":"f2","sg_message_id":"F1.filter.0"}]');
+SELECT element ->> 'sg_event_id' AS sg_event_id, reason FROM rejected_event WHERE element ->> 'sg_event_id' = 'f2';
+SELECT day, sent, bounced FROM deliverability_daily WHERE day = '2023-10-01';
+SELECT * FROM ingest_sendgrid_event('[{"email":"old@example.com","timestamp":1698883200,"event":"open","sg_event_id":"f3","sg_message_id":"F1.filter.0"},
+  {"email":"old@example.com","timestamp":1698883199,"event":"click","sg_event_id":"f4","sg_message_id":"F1.filter.0"}]');
+SELECT message_id, email, status, first_event_at FROM recipient_status WHERE email = 'old@example.com';
+SELECT element ->> 'sg_event_id' AS sg_event_id FROM rejected_event WHERE element ->> 'sg_event_id' LIKE 'f%' ORDER BY 1;
+-- A send recorded on a closed day is rejected alone, by the same rule.
+SELECT record_send('F2', ARRAY['old@example.com', 'new@example.com'], '{}', '2023-10-02 00:00+00') AS recorded;
+SELECT element, reason FROM rejected_event WHERE element ? 'record_send';
+SELECT * FROM state_differences();
+
+-- The cut-off falls within a day: a recipient forgotten before it on that day, and an event
+-- for it later that same day, which is closed too (0.4.0 counted the day twice).
+SELECT stored FROM ingest_sendgrid_event('[{"email":"noon@example.com","timestamp":1700470800,"event":"delivered","sg_event_id":"n1","sg_message_id":"N1.filter.0"}]');
+SELECT forget_recipients('2023-11-20 12:00+00') AS forgotten;
+SELECT * FROM ingest_sendgrid_event('[{"email":"noon@example.com","timestamp":1700485200,"event":"delivered","sg_event_id":"n2","sg_message_id":"N1.filter.0"}]');
+SELECT day, delivered FROM deliverability_daily WHERE day = '2023-11-20';
+SELECT * FROM state_differences();
+
+-- The exact cut-off: a recipient whose last event is at it stays, one a microsecond before it
+-- goes; a recipient without a status (a resubscribe only) goes too, and leaves the roll-up.
+SELECT stored FROM ingest_sendgrid_event('[
+  {"email":"kept@example.com","timestamp":1701000000,"event":"delivered","sg_event_id":"x1","sg_message_id":"X1.filter.0"},
+  {"email":"gone@example.com","timestamp":"1700999999.999999","event":"delivered","sg_event_id":"x2","sg_message_id":"X1.filter.0"},
+  {"email":"nostatus@example.com","timestamp":1700990000,"event":"group_resubscribe","asm_group_id":4,"sg_event_id":"x3","sg_message_id":"X1.filter.0"}]');
+SELECT machine_opens_counted, status, recipients FROM status_count WHERE recipients <> 0 ORDER BY 1, 2;
+SELECT forget_recipients('2023-11-26 12:00:00+00') AS forgotten;
+SELECT message_id, email, status FROM recipient_status ORDER BY 1, 2;
+SELECT machine_opens_counted, status, recipients FROM status_count WHERE recipients <> 0 ORDER BY 1, 2;
+SELECT * FROM state_differences();
 
 -- Forgetting status changes workers have read.
 SELECT forget_status_changes(now() + interval '1 second') AS forgotten;
 SELECT count(*) AS changes_left FROM status_change;
+-- The suites after this one start with nothing forgotten.
+TRUNCATE recipient_retention;
