@@ -184,7 +184,8 @@ for my $c (@compared)
 	is($after{ $c->[0] }, $before{ $c->[0] }, "$c->[0] round-trips through pg_dump/pg_restore");
 }
 is($node->safe_psql('restored', "SELECT extversion FROM pg_extension WHERE extname = 'mailstatus'"),
-	'0.4.0', 'the restored database has the extension at the same version');
+	$node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'mailstatus'"),
+	'the restored database has the extension at the same version');
 is($node->safe_psql('restored', q{SELECT count(*) FROM pg_inherits WHERE inhparent = 'mailstatus.event'::regclass}),
 	$node->safe_psql('postgres', q{SELECT count(*) FROM pg_inherits WHERE inhparent = 'mailstatus.event'::regclass}),
 	'every partition is restored, attached');
