@@ -101,6 +101,26 @@ COMMENT ON TABLE @extschema@.event_retention IS
     'Events that occurred before retained_since are no longer kept: their months were dropped, and ingest rejects late arrivals for them';
 SELECT pg_catalog.pg_extension_config_dump('mailstatus.event_retention', '');
 
+-- Where the events kept start: drop_event_partitions' boundary or the oldest monthly
+-- partition, whichever is later (pg_partman's retention drops partitions without telling
+-- mailstatus); -infinity while every event is kept.
+CREATE FUNCTION @extschema@.events_kept_since()
+    RETURNS timestamptz
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN GREATEST(
+        COALESCE((SELECT r.retained_since FROM mailstatus.event_retention r), '-infinity'),
+        COALESCE((SELECT pg_catalog.min((pg_catalog.regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid),
+                                                                 'FROM \(''([^'']+)''\)'))[1]::timestamptz)
+                    FROM pg_catalog.pg_inherits i
+                    JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+                   WHERE i.inhparent OPERATOR(pg_catalog.=) 'mailstatus.event'::regclass
+                     AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) OPERATOR(pg_catalog.<>) 'DEFAULT'), '-infinity'));
+END $$;
+COMMENT ON FUNCTION @extschema@.events_kept_since() IS
+    'The time from which raw events are kept: drop_event_partitions'' boundary or the oldest monthly partition, whichever is later; -infinity when every event is kept';
+REVOKE ALL ON FUNCTION @extschema@.events_kept_since() FROM PUBLIC;
+
 CREATE TABLE @extschema@.rejected_event (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     element_key text COLLATE "C" NOT NULL,

@@ -23,13 +23,20 @@ CREATE FUNCTION @extschema@.verify_sendgrid_signature(public_key text, payload b
     RETURNS boolean
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.verify_sendgrid_signature(text, bytea, text, text) IS
-    'Whether signature (base64 DER ECDSA) is SendGrid''s P-256/SHA-256 signature of timestamp || payload under public_key (base64 DER); false for a malformed signature or timestamp, an error for a malformed key';
+    'Whether signature (base64 DER ECDSA) is SendGrid''s P-256/SHA-256 signature of timestamp || payload under public_key (base64 DER, or PEM); false for a malformed signature or timestamp, an error for a malformed key';
 
 CREATE FUNCTION @extschema@.sendgrid_public_key_is_valid(public_key text)
     RETURNS boolean
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.sendgrid_public_key_is_valid(text) IS
-    'Whether text is a SendGrid verification key: base64 of a DER P-256 public key';
+    'Whether text is a SendGrid verification key: a P-256 public key, base64 of its DER (as SendGrid shows it) or PEM (as openssl writes it)';
+
+-- webhook_key's check: a key that is not one is refused saying what it is and what to paste.
+CREATE FUNCTION @extschema@.sendgrid_public_key_checked(public_key text)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.sendgrid_public_key_checked(text) IS
+    'True for a SendGrid verification key (as sendgrid_public_key_is_valid); otherwise an error (22023) saying what the text is instead (never quoting it) and what to paste, and where SendGrid shows it';
 
 CREATE TABLE @extschema@.webhook_key (
     id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -38,7 +45,7 @@ CREATE TABLE @extschema@.webhook_key (
     active boolean NOT NULL DEFAULT true,
     added_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT webhook_key_public_key UNIQUE (public_key),
-    CONSTRAINT webhook_key_is_p256 CHECK (@extschema@.sendgrid_public_key_is_valid(public_key))
+    CONSTRAINT webhook_key_is_p256 CHECK (@extschema@.sendgrid_public_key_checked(public_key))
 );
 COMMENT ON TABLE @extschema@.webhook_key IS
     'SendGrid verification keys; while the table holds any key (active or not), every body must be signed by an active one. With none, bodies are not verified.';

@@ -386,4 +386,27 @@ SELECT activity_subtract('[{"day": "2024-03-01", "events": ["processed"], "machi
                          '[{"day": "2024-03-01", "events": ["processed"], "machine_opens": 0, "clicks": 0}]') AS nothing_left,
        activity_subtract(NULL, '[{"day": "2024-03-01", "events": ["processed"], "machine_opens": 0, "clicks": 0}]') AS from_null,
        activity_subtract('[{"day": "2024-03-01", "events": ["processed"], "machine_opens": 3, "clicks": 0}]', NULL) AS minus_null;
+-- activity_figures: what a recipient counts in the deliverability figures, all on its send
+-- day: its first hand-off (processed, or a send) even after another event, else its first
+-- event; delivered by a delivery, an open, a click or a spam report; blocked only without a
+-- bounce; machine opens and clicks summed over every day. Nothing for no events.
+SELECT a.name, f.*
+  FROM (VALUES
+    ('hand-off after a deferral', '[{"day": "2024-03-01", "events": ["deferred"], "machine_opens": 0, "clicks": 0},
+                                    {"day": "2024-03-02", "events": ["processed", "delivered"], "machine_opens": 0, "clicks": 0}]'),
+    ('no hand-off', '[{"day": "2024-03-01", "events": ["deferred"], "machine_opens": 0, "clicks": 0},
+                      {"day": "2024-03-03", "events": ["delivered"], "machine_opens": 0, "clicks": 2}]'),
+    ('spam report only', '[{"day": "2024-03-05", "events": ["spam_reported"], "machine_opens": 0, "clicks": 0}]'),
+    ('machine opens only', '[{"day": "2024-03-05", "events": [], "machine_opens": 3, "clicks": 0},
+                             {"day": "2024-03-06", "events": [], "machine_opens": 4294967295, "clicks": 0}]'),
+    ('blocked and bounced', '[{"day": "2024-03-05", "events": ["processed", "blocked"], "machine_opens": 0, "clicks": 0},
+                              {"day": "2024-03-06", "events": ["bounced", "dropped"], "machine_opens": 0, "clicks": 0}]'),
+    ('blocked only', '[{"day": "2024-03-05", "events": ["processed", "blocked"], "machine_opens": 0, "clicks": 0}]'),
+    ('an empty day first', '[{"day": "2024-03-01", "events": [], "machine_opens": 0, "clicks": 0},
+                             {"day": "2024-03-04", "events": ["opened_by_human"], "machine_opens": 0, "clicks": 0}]'),
+    ('only empty days', '[{"day": "2024-03-01", "events": [], "machine_opens": 0, "clicks": 0}]'),
+    ('none', '[]')) AS a(name, activity)
+  LEFT JOIN LATERAL activity_figures(a.activity::activity) AS f ON true
+ ORDER BY a.name;
+SELECT count(*) AS rows_for_null FROM activity_figures(NULL);
 DROP TABLE activity_rows, activity_sample, activity_copy, activity_bad, activity_parts;
