@@ -44,16 +44,23 @@ CREATE VIEW bench.peer_recipient_status AS
 SELECT message_id, email, max(status) FILTER (WHERE NOT machine_open) AS status
   FROM bench.peer_event GROUP BY message_id, email;
 
+-- Deliverability as mailstatus defines it (README, "Deliverability"): each recipient once, on
+-- its send day (its processed, else its first event), with what became of it.
 CREATE VIEW bench.peer_deliverability AS
-SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day,
-       count(DISTINCT (message_id, email)) FILTER (WHERE event = 'processed') AS sent,
-       count(DISTINCT (message_id, email)) FILTER (WHERE event = 'delivered') AS delivered,
-       count(DISTINCT (message_id, email)) FILTER (WHERE event = 'bounce' AND payload ->> 'type' IS DISTINCT FROM 'blocked') AS bounced,
-       count(DISTINCT (message_id, email)) FILTER (WHERE event = 'bounce' AND payload ->> 'type' = 'blocked') AS blocked,
-       count(DISTINCT (message_id, email)) FILTER (WHERE event = 'dropped') AS dropped,
-       count(DISTINCT (message_id, email)) FILTER (WHERE event = 'deferred') AS deferred,
-       count(DISTINCT (message_id, email)) FILTER (WHERE event = 'spamreport') AS spam_reports,
-       count(DISTINCT (message_id, email)) FILTER (WHERE event = 'open' AND NOT machine_open) AS unique_human_opens,
-       count(*) FILTER (WHERE event = 'open' AND machine_open) AS machine_opens,
-       count(*) FILTER (WHERE event = 'click') AS clicks
-  FROM bench.peer_event GROUP BY 1;
+SELECT day, count(*) AS sent, count(*) FILTER (WHERE delivered) AS delivered,
+       count(*) FILTER (WHERE bounced) AS bounced, count(*) FILTER (WHERE blocked AND NOT bounced) AS blocked,
+       count(*) FILTER (WHERE dropped) AS dropped, count(*) FILTER (WHERE deferred) AS deferred,
+       count(*) FILTER (WHERE spam_reported) AS spam_reports, count(*) FILTER (WHERE opened_by_human) AS unique_human_opens,
+       sum(machine_opens) AS machine_opens, sum(clicks) AS clicks
+  FROM (SELECT (COALESCE(min(occurred_at) FILTER (WHERE event = 'processed'), min(occurred_at)) AT TIME ZONE 'UTC')::date AS day,
+               bool_or(event IN ('delivered', 'open', 'click', 'spamreport')) AS delivered,
+               bool_or(event = 'bounce' AND payload ->> 'type' IS DISTINCT FROM 'blocked') AS bounced,
+               bool_or(event = 'bounce' AND payload ->> 'type' = 'blocked') AS blocked,
+               bool_or(event = 'dropped') AS dropped, bool_or(event = 'deferred') AS deferred,
+               bool_or(event = 'spamreport') AS spam_reported, bool_or(event = 'open' AND NOT machine_open) AS opened_by_human,
+               count(*) FILTER (WHERE event = 'open' AND machine_open) AS machine_opens,
+               count(*) FILTER (WHERE event = 'click') AS clicks
+          FROM bench.peer_event
+         WHERE event IN ('processed', 'delivered', 'bounce', 'dropped', 'deferred', 'spamreport', 'open', 'click')
+         GROUP BY message_id, email) AS r
+ GROUP BY day;

@@ -39,12 +39,17 @@ SELECT (SELECT email FROM mailstatus.suppression WHERE cause = 'spamreport' ORDE
 INSERT INTO bench.read VALUES
   ('deliverability_daily, 30 days',
    format('SELECT * FROM mailstatus.deliverability_daily_by(NULL, %L::date - 29, %L::date + 1)', :'last_day', :'last_day'),
-   format($q$SELECT (e.occurred_at AT TIME ZONE 'UTC')::date, count(DISTINCT (e.message_id, e.email)) FILTER (WHERE e.event = 'processed'),
-                    count(DISTINCT (e.message_id, e.email)) FILTER (WHERE e.event = 'delivered'),
-                    count(DISTINCT (e.message_id, e.email)) FILTER (WHERE e.event = 'bounce'),
-                    count(DISTINCT (e.message_id, e.email)) FILTER (WHERE e.event = 'open' AND e.machine_open IS NOT TRUE),
-                    count(*) FILTER (WHERE e.event = 'click')
-               FROM mailstatus.event e WHERE e.occurred_at >= %L::date - 29 AND e.occurred_at < %L::date + 1 GROUP BY 1$q$,
+   format($q$SELECT r.day, count(*), count(*) FILTER (WHERE r.delivered), count(*) FILTER (WHERE r.bounced),
+                    count(*) FILTER (WHERE r.opened_by_human), sum(r.clicks)
+               FROM (SELECT (COALESCE(min(e.occurred_at) FILTER (WHERE e.event = 'processed'), min(e.occurred_at))
+                             AT TIME ZONE 'UTC')::date AS day,
+                            bool_or(e.event IN ('delivered', 'open', 'click', 'spamreport')) AS delivered,
+                            bool_or(e.event = 'bounce') AS bounced,
+                            bool_or(e.event = 'open' AND e.machine_open IS NOT TRUE) AS opened_by_human,
+                            count(*) FILTER (WHERE e.event = 'click') AS clicks
+                       FROM mailstatus.event e WHERE e.occurred_at >= %L::date - 29
+                      GROUP BY e.message_id, e.email) AS r
+              WHERE r.day < %L::date + 1 GROUP BY 1$q$,
           :'last_day', :'last_day'), 200),
   ('is_suppressed', format('SELECT mailstatus.is_suppressed(%L)', :'spam_address'),
    format($q$SELECT p.* FROM mailstatus.suppression_partials(ARRAY(SELECT e FROM mailstatus.event e WHERE e.email = %L)) p$q$,

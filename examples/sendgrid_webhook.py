@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """SendGrid Event Webhook endpoint for mailstatus: a complete Flask app.
 
 Every POST is handed to PostgreSQL as it was received, byte for byte, with SendGrid's
@@ -6,11 +6,17 @@ two signature headers, in one call; mailstatus checks the signature, parses the 
 and stores the batch wholly or not at all.
 
     # Debian 12: apt-get install python3-flask python3-psycopg python3-psycopg-pool
-    PGHOST=... PGDATABASE=... PGUSER=crm_webhook python3 sendgrid_webhook.py
+    PGHOST=... PGDATABASE=... PGUSER=crm_webhook /usr/bin/python3 sendgrid_webhook.py
     # or DATABASE_URL=postgresql://crm_webhook@db.example/crm; HOST/PORT (default
     # 127.0.0.1:8080) set where it listens; POOL_SIZE (5) and POOL_TIMEOUT (10 s) the pool.
-    # In production, run it under a WSGI server:
-    #   gunicorn -w 4 -b 127.0.0.1:8080 sendgrid_webhook:app
+    # In production, run it under a WSGI server (Debian's python3-gunicorn):
+    #   /usr/bin/python3 -m gunicorn -w 4 -b 127.0.0.1:8080 sendgrid_webhook:app
+
+Debian's packages install Flask and psycopg for Debian's interpreter, /usr/bin/python3 (the
+first line names it, so ./sendgrid_webhook.py runs with it too). Another python3 first in
+PATH (a virtualenv's, pyenv's, conda's, a python.org build in /usr/local/bin) does not see
+them: run /usr/bin/python3, or install flask, psycopg and psycopg_pool with that
+interpreter's own pip.
 
 The answers, as SendGrid reads them (it retries any non-2xx answer for up to 24 hours):
     204  stored (a re-posted batch stores nothing twice: that is normal)

@@ -513,6 +513,78 @@ activity_days(PG_FUNCTION_ARGS)
 }
 
 /*
+ * What a recipient's activity counts in the deliverability figures; false
+ * when it counts nothing (no activity, or only days without events).  A
+ * recipient counts once, on its send day: the first day of its hand-off
+ * (its send or SendGrid's processed, whichever is earlier), or its first
+ * day with an event when it has neither.  Every figure counts it on that
+ * day, whenever its events came, so that a day's figures are those of the
+ * mail handed off that day and no rate exceeds 1: it is delivered when
+ * SendGrid said so or it was opened, clicked or reported as spam (which only
+ * a delivered mail can be); blocked only when it has no bounce too.  Machine
+ * opens and clicks are summed over every day.
+ */
+bool
+activity_figures_of(struct varlena *activity, ActivityFigures *figures)
+{
+	ActivityDay *days;
+	int			n = activity_decode(activity, &days);
+	uint32		flags = 0;
+	bool		found = false;
+
+	memset(figures, 0, sizeof(ActivityFigures));
+	for (int i = 0; i < n; i++)
+	{
+		if (days[i].flags == 0 && days[i].machine_opens == 0 && days[i].clicks == 0)
+			continue;
+		/* Days are sorted: the first hand-off wins over the first event of any kind. */
+		if (!found || ((days[i].flags & ACTIVITY_PROCESSED) && !(flags & ACTIVITY_PROCESSED)))
+			figures->day = days[i].day;
+		found = true;
+		flags |= days[i].flags;
+		figures->counts[FIGURE_MACHINE_OPENS] += days[i].machine_opens;
+		figures->counts[FIGURE_CLICKS] += days[i].clicks;
+	}
+	if (!found)
+		return false;
+	figures->counts[FIGURE_SENT] = 1;
+	figures->counts[FIGURE_DELIVERED] =
+		(flags & (ACTIVITY_DELIVERED | ACTIVITY_SPAM_REPORTED | ACTIVITY_OPENED_BY_HUMAN)) != 0 ||
+		figures->counts[FIGURE_MACHINE_OPENS] > 0 || figures->counts[FIGURE_CLICKS] > 0;
+	figures->counts[FIGURE_BOUNCED] = (flags & ACTIVITY_BOUNCED) != 0;
+	figures->counts[FIGURE_BLOCKED] = (flags & ACTIVITY_BLOCKED) != 0 && (flags & ACTIVITY_BOUNCED) == 0;
+	figures->counts[FIGURE_DROPPED] = (flags & ACTIVITY_DROPPED) != 0;
+	figures->counts[FIGURE_DEFERRED] = (flags & ACTIVITY_DEFERRED) != 0;
+	figures->counts[FIGURE_SPAM_REPORTS] = (flags & ACTIVITY_SPAM_REPORTED) != 0;
+	figures->counts[FIGURE_UNIQUE_HUMAN_OPENS] = (flags & ACTIVITY_OPENED_BY_HUMAN) != 0;
+	return true;
+}
+
+PG_FUNCTION_INFO_V1(activity_figures);
+/* SQL: activity_figures(activity) → SETOF deliverability_day: activity_figures_of as a row, or none. */
+Datum
+activity_figures(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ActivityFigures figures;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	if (rsinfo->setDesc->natts != 1 + NFIGURES)
+		elog(ERROR, "activity_figures returns rows of %d columns", 1 + NFIGURES);
+	if (activity_figures_of(PG_GETARG_VARLENA_PP(0), &figures))
+	{
+		Datum		values[1 + NFIGURES];
+		bool		nulls[1 + NFIGURES] = {false};
+
+		values[0] = DateADTGetDatum(figures.day);
+		for (int f = 0; f < NFIGURES; f++)
+			values[1 + f] = Int64GetDatum(figures.counts[f]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
  * An activity without a part of it: per day, the part's flags off and its
  * counts taken away; NULL when nothing is left.  activity_without(merged,
  * activity_added(stored, partial)) is stored again: the counters take a

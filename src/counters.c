@@ -3,12 +3,12 @@
  * (deliverability per day, per day and category, recipients per status), in
  * one pass over the merged rows: merge_recipients then adds these few rows to
  * the counter tables.  The rules (also in the comments of merge_recipients):
- * - a day counts what the merge added to each recipient's activity (a new
- *   recipient: all of it);
- * - a recipient counts under each of its categories, or under NULL while it
- *   has none: a category new to it gets its whole activity, one it had gets
- *   what the merge added, and its first categories take its former activity
- *   away from NULL;
+ * - a recipient counts in the deliverability figures as activity_figures_of
+ *   says, on its send day, under each of its categories (under NULL while it
+ *   has none); a merge takes away what it counted before the merge (its
+ *   activity and categories less what the merge added) and adds what it
+ *   counts after, so a figure can move from one day to another (an earlier
+ *   send arriving late) and rows that net to nothing are left out;
  * - a new recipient adds one to its status, a change of status moves one.
  *
  * The merged rows are an argument like any other: each value read from them
@@ -39,8 +39,8 @@
 #include "category_set.h"
 #include "mail_status.h"
 
-/* Counter columns in table order: one per activity flag, then machine opens and clicks. */
-#define NCOUNTERS (ACTIVITY_NFLAGS + 2)
+/* Counter columns in table order: the figures of activity_figures_of. */
+#define NCOUNTERS NFIGURES
 
 /* What a counter row is summed by: a day, and a category (NULL for no category, and for plain days). */
 typedef struct CounterKey
@@ -98,44 +98,35 @@ counter_rows_create(const char *name)
 	return hash_create(name, 64, &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 }
 
-/* A recipient's activity, decoded once (NULL: none). */
-typedef struct DecodedActivity
-{
-	ActivityDay *days;
-	int			n;
-} DecodedActivity;
-
-/* Decodes an activity; no days for NULL. */
-static DecodedActivity
-decoded_activity(struct varlena *activity)
-{
-	DecodedActivity decoded = {NULL, 0};
-
-	if (activity != NULL)
-		decoded.n = activity_decode(activity, &decoded.days);
-	return decoded;
-}
-
 /*
- * Adds sign times an activity to the rows of a category (NULL: no category).
- * Every product is of int64s: a flag or count is unsigned, and -1 times an
- * unsigned 1 is 2^32 - 1.
+ * Adds sign times a recipient's figures to the row of its send day and a
+ * category (NULL: no category).  Every product is of int64s.
  */
 static void
-count_activity(HTAB *rows, DecodedActivity *activity, text *category, int64 sign)
+count_figures(HTAB *rows, const ActivityFigures *figures, text *category, int64 sign)
 {
-	for (int i = 0; i < activity->n; i++)
-	{
-		CounterKey	key = {activity->days[i].day, category};
-		bool		found;
-		CounterRow *row = hash_search(rows, &key, HASH_ENTER, &found);
+	CounterKey	key = {figures->day, category};
+	bool		found;
+	CounterRow *row = hash_search(rows, &key, HASH_ENTER, &found);
 
-		if (!found)
-			memset(row->counts, 0, sizeof(row->counts));
-		for (int flag = 0; flag < ACTIVITY_NFLAGS; flag++)
-			row->counts[flag] += sign * (int64) ((activity->days[i].flags >> flag) & 1);
-		row->counts[ACTIVITY_NFLAGS] += sign * (int64) activity->days[i].machine_opens;
-		row->counts[ACTIVITY_NFLAGS + 1] += sign * (int64) activity->days[i].clicks;
+	if (!found)
+		memset(row->counts, 0, sizeof(row->counts));
+	for (int c = 0; c < NCOUNTERS; c++)
+		row->counts[c] += sign * figures->counts[c];
+}
+
+/* Adds sign times a recipient's figures to the day rows, and to the category rows under each of its categories (or NULL). */
+static void
+count_contribution(HTAB *days, HTAB *category_days, const ActivityFigures *figures,
+				   Datum *categories, int ncategories, int64 sign)
+{
+	count_figures(days, figures, NULL, sign);
+	if (ncategories == 0)
+		count_figures(category_days, figures, NULL, sign);
+	for (int i = 0; i < ncategories; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		count_figures(category_days, figures, DatumGetTextPP(categories[i]), sign);
 	}
 }
 
@@ -163,37 +154,39 @@ column_categories(Datum value, bool isnull, Datum **elements)
 /* A column of the merged row, detoasted, or NULL. */
 #define COLUMN(c) (nulls[column[c]] ? NULL : (struct varlena *) PG_DETOAST_DATUM(values[column[c]]))
 
-/* Counts one merged recipient into the day and category rows. */
+/* Counts one merged recipient into the day and category rows: what it counts now, less what it counted before. */
 static void
 count_recipient(HTAB *days, HTAB *category_days, Datum *values, bool *nulls, const int *column, bool inserted)
 {
-	DecodedActivity activity = decoded_activity(COLUMN(R_ACTIVITY));
-	DecodedActivity added = inserted ? activity : decoded_activity(COLUMN(R_ACTIVITY_ADDED));
+	struct varlena *activity = COLUMN(R_ACTIVITY);
+	struct varlena *added = inserted ? NULL : COLUMN(R_ACTIVITY_ADDED);
 	Datum	   *categories;
 	Datum	   *new_categories;
+	Datum	   *old_categories;
 	int			ncategories = column_categories(values[column[R_CATEGORIES]], nulls[column[R_CATEGORIES]], &categories);
-	int			nnew = inserted ? ncategories :
+	int			nnew = inserted ? 0 :
 		column_categories(values[column[R_CATEGORIES_ADDED]], nulls[column[R_CATEGORIES_ADDED]], &new_categories);
+	int			nold = 0;
+	ActivityFigures figures;
 
-	if (inserted)
-		new_categories = categories;
-	count_activity(days, &added, NULL, 1);
-	if (ncategories == 0)
-		count_activity(category_days, &added, NULL, 1);
+	/* A merge that added neither activity nor a category changes no figure. */
+	if (!inserted && added == NULL && nnew == 0)
+		return;
+	if (activity != NULL && activity_figures_of(activity, &figures))
+		count_contribution(days, category_days, &figures, categories, ncategories, 1);
+	if (inserted || activity == NULL)
+		return;
+	/* Before the merge: its activity less what the merge added, its categories less the new ones. */
+	old_categories = palloc(sizeof(Datum) * Max(ncategories, 1));
 	for (int i = 0; i < ncategories; i++)
 	{
-		bool		is_new = nnew > 0 &&
-			bsearch(&categories[i], new_categories, nnew, sizeof(Datum), category_compare) != NULL;
-
 		CHECK_FOR_INTERRUPTS();
-		count_activity(category_days, is_new ? &activity : &added, DatumGetTextPP(categories[i]), 1);
+		if (nnew == 0 || bsearch(&categories[i], new_categories, nnew, sizeof(Datum), category_compare) == NULL)
+			old_categories[nold++] = categories[i];
 	}
-	if (!inserted && ncategories > 0 && nnew == ncategories && activity.n > 0)
-	{
-		DecodedActivity former = decoded_activity(activity_without(COLUMN(R_ACTIVITY), COLUMN(R_ACTIVITY_ADDED)));
-
-		count_activity(category_days, &former, NULL, -1);
-	}
+	activity = added == NULL ? activity : activity_without(activity, added);
+	if (activity != NULL && activity_figures_of(activity, &figures))
+		count_contribution(days, category_days, &figures, old_categories, nold, -1);
 }
 
 /* Counts one merged recipient's change of status: +1 new, -1 old (a new recipient only adds). */
@@ -240,7 +233,11 @@ counter_row_compare(const void *a, const void *b)
 	return category_compare(&first_category, &second_category);
 }
 
-/* An array of rows of a table's row type (day, [category,] the counters), made from counter rows in key order. */
+/*
+ * An array of rows of a table's row type (day, [category,] the counters),
+ * made from the counter rows in key order, but for those that change nothing
+ * (a figure that moved away and back within the merge nets to nothing).
+ */
 static Datum
 counter_row_array(HTAB *rows, Oid array_type, bool with_category)
 {
@@ -256,7 +253,15 @@ counter_row_array(HTAB *rows, Oid array_type, bool with_category)
 
 	hash_seq_init(&scan, rows);
 	while ((row = hash_seq_search(&scan)) != NULL)
-		sorted[i++] = row;
+	{
+		bool		changes = false;
+
+		for (int c = 0; c < NCOUNTERS; c++)
+			changes |= row->counts[c] != 0;
+		if (changes)
+			sorted[i++] = row;
+	}
+	n = i;
 	qsort(sorted, n, sizeof(CounterRow *), counter_row_compare);
 	for (i = 0; i < n; i++)
 	{

@@ -1,7 +1,8 @@
 /*
  * SendGrid's Signed Event Webhook: ECDSA over NIST P-256 with SHA-256 of the
  * timestamp header's bytes followed by the raw body's bytes.  The public key
- * is base64 DER SubjectPublicKeyInfo, the signature base64 DER
+ * is base64 DER SubjectPublicKeyInfo (as SendGrid's settings show it) or the
+ * same as PEM (as openssl writes it), the signature base64 DER
  * ECDSA-Sig-Value.  OpenSSL objects are malloc'd: every path frees them
  * before any ereport can longjmp past.  A malformed key is an error; a
  * malformed signature or timestamp only fails to match.
@@ -25,6 +26,7 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "quote.h"
 #include "signature.h"
 
 /* How old (or how far ahead) a signed webhook's timestamp may be, in seconds. */
@@ -95,22 +97,85 @@ typedef enum KeyProblem
 	KEY_OK,
 	KEY_NOT_BASE64,
 	KEY_NOT_DER,
-	KEY_NOT_P256
+	KEY_NOT_P256,
+	KEY_PEM_PRIVATE,
+	KEY_PEM_OTHER,
+	KEY_PEM_UNTERMINATED
 } KeyProblem;
 
+#define PEM_BEGIN "-----BEGIN "
+#define PEM_DASHES "-----"
+#define PEM_PUBLIC_KEY_END "-----END PUBLIC KEY-----"
+
 /*
- * The OpenSSL key of a base64 DER SubjectPublicKeyInfo on P-256, which the
- * caller frees with EVP_PKEY_free; NULL with *problem set otherwise.
+ * The base64 text of a key: the text itself, or the body of a PEM "PUBLIC
+ * KEY" block (white space around it allowed).  NULL with *problem set for
+ * PEM text holding a private key anywhere, a block of another kind (a
+ * certificate: *label then points at its label, the rest of its first line
+ * up to the dashes, *label_len its length) or a block without its end line.
  */
-static EVP_PKEY *
-p256_public_key(const char *public_key, KeyProblem *problem)
+static char *
+key_base64(const char *public_key, KeyProblem *problem, const char **label, int *label_len)
 {
-	int			der_len;
-	unsigned char *der = base64_decode(public_key, &der_len);
-	const unsigned char *cursor = der;
-	EVP_PKEY   *pkey;
+	const char *start = public_key;
+	const char *body;
+	const char *end;
 
 	*problem = KEY_OK;
+	while (scanner_isspace(*start))
+		start++;
+	if (strncmp(start, PEM_BEGIN, strlen(PEM_BEGIN)) != 0)
+		return pstrdup(public_key);
+	if (strstr(start, "PRIVATE KEY-----") != NULL)
+	{
+		*problem = KEY_PEM_PRIVATE;
+		return NULL;
+	}
+	*label = start + strlen(PEM_BEGIN);
+	*label_len = strcspn(*label, "-\r\n");
+	if (*label_len != (int) strlen("PUBLIC KEY") || strncmp(*label, "PUBLIC KEY", *label_len) != 0 ||
+		strncmp(*label + *label_len, PEM_DASHES, strlen(PEM_DASHES)) != 0)
+	{
+		*problem = KEY_PEM_OTHER;
+		return NULL;
+	}
+	body = *label + *label_len + strlen(PEM_DASHES);
+	end = strstr(body, PEM_PUBLIC_KEY_END);
+	if (end == NULL)
+	{
+		*problem = KEY_PEM_UNTERMINATED;
+		return NULL;
+	}
+	for (const char *rest = end + strlen(PEM_PUBLIC_KEY_END); *rest != '\0'; rest++)
+	{
+		if (!scanner_isspace(*rest))
+		{
+			*problem = KEY_PEM_UNTERMINATED;
+			return NULL;
+		}
+	}
+	return pnstrdup(body, end - body);
+}
+
+/*
+ * The OpenSSL key of a base64 DER (or PEM) SubjectPublicKeyInfo on P-256,
+ * which the caller frees with EVP_PKEY_free; NULL with *problem set
+ * otherwise (and *label, *label_len for a PEM block of the wrong kind).
+ */
+static EVP_PKEY *
+p256_public_key(const char *public_key, KeyProblem *problem, const char **label, int *label_len)
+{
+	char	   *encoded = key_base64(public_key, problem, label, label_len);
+	int			der_len;
+	unsigned char *der;
+	const unsigned char *cursor;
+	EVP_PKEY   *pkey;
+
+	if (encoded == NULL)
+		return NULL;
+	der = base64_decode(encoded, &der_len);
+	cursor = der;
+	pfree(encoded);
 	if (der == NULL)
 	{
 		*problem = KEY_NOT_BASE64;
@@ -165,17 +230,35 @@ ecdsa_sha256_verifies(EVP_PKEY *pkey, const unsigned char *signature, int signat
 	return verified;
 }
 
-/* Reports a malformed verification key. */
+/*
+ * Reports a key that is not a SendGrid verification key: what it is instead,
+ * and what to paste.  Never quotes the key (it may be a private one); only a
+ * PEM block's label, cut to 64 bytes.
+ */
 static void
-ereport_key_problem(KeyProblem problem)
+ereport_key_problem(KeyProblem problem, const char *label, int label_len)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid SendGrid public key: %s",
 					problem == KEY_NOT_BASE64 ? "not base64" :
 					problem == KEY_NOT_DER ? "not a DER SubjectPublicKeyInfo" :
-					"not an ECDSA key on NIST P-256"),
-			 errdetail("The verification key in SendGrid's Mail Settings is base64 of a DER public key; it starts with MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE.")));
+					problem == KEY_NOT_P256 ? "not an ECDSA key on NIST P-256" :
+					problem == KEY_PEM_PRIVATE ? "a private key" :
+					problem == KEY_PEM_OTHER ? "a PEM block that is not a public key" :
+					"a PEM public key without its end line"),
+			 problem == KEY_PEM_PRIVATE ?
+			 errdetail("A private key is never stored here; it signs, and the signer is SendGrid.") :
+			 problem == KEY_PEM_OTHER ?
+			 errdetail("The PEM block is \"%s\"; a public key is \"PUBLIC KEY\".", quoted_prefix(label, label_len)) :
+			 problem == KEY_PEM_UNTERMINATED ?
+			 errdetail("A PEM public key ends with the line -----END PUBLIC KEY----- and nothing after it.") :
+			 problem == KEY_NOT_BASE64 ?
+			 errdetail("The text is neither base64 nor a PEM public key.") :
+			 problem == KEY_NOT_DER ?
+			 errdetail("The text is base64, but not of a DER public key (SubjectPublicKeyInfo).") :
+			 errdetail("The key is not an ECDSA key on NIST P-256, the kind SendGrid signs with."),
+			 errhint("Paste the Verification Key SendGrid shows in Settings > Mail Settings > Event Webhook once signature verification is on: base64 starting MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE; or the same key as PEM, from -----BEGIN PUBLIC KEY----- to -----END PUBLIC KEY-----, as openssl ec -pubout writes it.")));
 }
 
 /* Whether a webhook timestamp header is Unix seconds: 1 to 12 digits. */
@@ -205,14 +288,16 @@ sendgrid_signature_matches(const char *public_key, const char *payload, size_t p
 						   const char *signature, const char *timestamp)
 {
 	KeyProblem	problem;
-	EVP_PKEY   *pkey = p256_public_key(public_key, &problem);
+	const char *label = NULL;
+	int			label_len = 0;
+	EVP_PKEY   *pkey = p256_public_key(public_key, &problem, &label, &label_len);
 	int			signature_len;
 	unsigned char *signature_der;
 	bool		verified;
 	bool		openssl_failed = false;
 
 	if (pkey == NULL)
-		ereport_key_problem(problem);
+		ereport_key_problem(problem, label, label_len);
 	signature_der = base64_decode(signature, &signature_len);
 	verified = timestamp_is_well_formed(timestamp) && signature_der != NULL &&
 		signature_is_der(signature_der, signature_len) &&
@@ -254,13 +339,31 @@ verify_sendgrid_signature(PG_FUNCTION_ARGS)
 }
 
 PG_FUNCTION_INFO_V1(sendgrid_public_key_is_valid);
-/* Whether text is a usable SendGrid verification key (base64 DER P-256 public key). */
+/* Whether text is a usable SendGrid verification key (a P-256 public key, base64 DER or PEM). */
 Datum
 sendgrid_public_key_is_valid(PG_FUNCTION_ARGS)
 {
 	KeyProblem	problem;
-	EVP_PKEY   *pkey = p256_public_key(text_to_cstring(PG_GETARG_TEXT_PP(0)), &problem);
+	const char *label = NULL;
+	int			label_len = 0;
+	EVP_PKEY   *pkey = p256_public_key(text_to_cstring(PG_GETARG_TEXT_PP(0)), &problem, &label, &label_len);
 
 	EVP_PKEY_free(pkey);
 	PG_RETURN_BOOL(pkey != NULL);
+}
+
+PG_FUNCTION_INFO_V1(sendgrid_public_key_checked);
+/* True for a usable SendGrid verification key; otherwise an error saying what it is and what to paste. */
+Datum
+sendgrid_public_key_checked(PG_FUNCTION_ARGS)
+{
+	KeyProblem	problem;
+	const char *label = NULL;
+	int			label_len = 0;
+	EVP_PKEY   *pkey = p256_public_key(text_to_cstring(PG_GETARG_TEXT_PP(0)), &problem, &label, &label_len);
+
+	if (pkey == NULL)
+		ereport_key_problem(problem, label, label_len);
+	EVP_PKEY_free(pkey);
+	PG_RETURN_BOOL(true);
 }

@@ -175,7 +175,7 @@ CREATE TYPE @extschema@.activity (
     STORAGE = extended
 );
 COMMENT ON TYPE @extschema@.activity IS
-    'A recipient''s deliverability events per UTC day: processed, delivered, bounced, blocked, dropped, deferred, spam_reported and opened_by_human once per day, machine opens and clicks counted';
+    'A recipient''s deliverability events per UTC day: processed (SendGrid''s processed or the CRM''s send), delivered, bounced, blocked, dropped, deferred, spam_reported and opened_by_human once per day, machine opens and clicks counted';
 COMMENT ON FUNCTION @extschema@.activity_in(cstring) IS 'activity text input: [{"day": date, "events": [...], "machine_opens": n, "clicks": n}, ...]';
 COMMENT ON FUNCTION @extschema@.activity_out(@extschema@.activity) IS 'activity text output';
 COMMENT ON FUNCTION @extschema@.activity_recv(internal) IS 'activity binary input';

@@ -37,7 +37,7 @@ COMMENT ON COLUMN @extschema@.recipient.reached_human IS 'mail_status_reached_st
 COMMENT ON COLUMN @extschema@.recipient.reason IS 'latest_timed_value of the reasons of its bounces and drops';
 COMMENT ON COLUMN @extschema@.recipient.custom_args IS 'latest_timed_value of the custom args of its events and send';
 COMMENT ON COLUMN @extschema@.recipient.categories IS 'category_set of its events';
-COMMENT ON COLUMN @extschema@.recipient.activity IS 'activity_state of its events: what deliverability_daily counts';
+COMMENT ON COLUMN @extschema@.recipient.activity IS 'activity_state of its events and sends (a send as processed): what deliverability_daily counts, through activity_figures';
 COMMENT ON COLUMN @extschema@.recipient.status_before IS 'The status (machine opens counted) before the latest merge';
 COMMENT ON COLUMN @extschema@.recipient.human_status_before IS 'The status (machine opens left out) before the latest merge';
 COMMENT ON COLUMN @extschema@.recipient.activity_added IS 'What the latest merge added to activity; NULL after the recipient''s first (where all of activity is new)';
@@ -87,8 +87,8 @@ COMMENT ON TABLE @extschema@.group_suppression_state IS
     'Per address and unsubscribe group, the partial states the suppression view reads: its latest group unsubscribe and its latest group resubscribe';
 SELECT pg_catalog.pg_extension_config_dump('mailstatus.group_suppression_state', '');
 
--- Counters maintained from what each merge added: the dashboards read a row a day, not
--- the events.
+-- Counters maintained from what each merge changed in what its recipients count
+-- (activity_figures): the dashboards read a row a day, not the events.
 CREATE TABLE @extschema@.deliverability_day (
     day date NOT NULL,
     sent bigint NOT NULL,
@@ -104,7 +104,7 @@ CREATE TABLE @extschema@.deliverability_day (
     CONSTRAINT deliverability_day_pkey PRIMARY KEY (day)
 );
 COMMENT ON TABLE @extschema@.deliverability_day IS
-    'Per UTC day, the recipients with each deliverability event that day, and the machine opens and clicks: the sums of the recipients'' activity';
+    'Per UTC send day, the sums of what the recipients handed off that day count (activity_figures): recipients sent, delivered, bounced, ..., and their machine opens and clicks';
 SELECT pg_catalog.pg_extension_config_dump('mailstatus.deliverability_day', '');
 
 CREATE TABLE @extschema@.deliverability_category_day (

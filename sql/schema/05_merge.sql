@@ -30,7 +30,8 @@ BEGIN ATOMIC
                    e.reason, e.smtp_status, e.bounce_classification, e.custom_args, e.category, e.bounce_type
               FROM pg_catalog.unnest(recipient_partials.events) AS e
             UNION ALL
-            SELECT s.message_id, s.email, 'sent'::@extschema@.mail_status, s.sent_at, NULL::text, false, false,
+            -- A send is a hand-off, as SendGrid's processed: the recipient's send day in the figures.
+            SELECT s.message_id, s.email, 'sent'::@extschema@.mail_status, s.sent_at, 'processed'::text, false, false,
                    NULL::text, NULL::text, NULL::text, NULLIF(s.custom_args, '{}'::jsonb), NULL::jsonb, NULL::text
               FROM pg_catalog.unnest(recipient_partials.sends) AS s) AS f
      GROUP BY f.message_id, f.email;

@@ -23,13 +23,20 @@ CREATE FUNCTION @extschema@.verify_sendgrid_signature(public_key text, payload b
     RETURNS boolean
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.verify_sendgrid_signature(text, bytea, text, text) IS
-    'Whether signature (base64 DER ECDSA) is SendGrid''s P-256/SHA-256 signature of timestamp || payload under public_key (base64 DER); false for a malformed signature or timestamp, an error for a malformed key';
+    'Whether signature (base64 DER ECDSA) is SendGrid''s P-256/SHA-256 signature of timestamp || payload under public_key (base64 DER, or PEM); false for a malformed signature or timestamp, an error for a malformed key';
 
 CREATE FUNCTION @extschema@.sendgrid_public_key_is_valid(public_key text)
     RETURNS boolean
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.sendgrid_public_key_is_valid(text) IS
-    'Whether text is a SendGrid verification key: base64 of a DER P-256 public key';
+    'Whether text is a SendGrid verification key: a P-256 public key, base64 of its DER (as SendGrid shows it) or PEM (as openssl writes it)';
+
+-- webhook_key's check: a key that is not one is refused saying what it is and what to paste.
+CREATE FUNCTION @extschema@.sendgrid_public_key_checked(public_key text)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.sendgrid_public_key_checked(text) IS
+    'True for a SendGrid verification key (as sendgrid_public_key_is_valid); otherwise an error (22023) saying what the text is instead (never quoting it) and what to paste, and where SendGrid shows it';
 
 CREATE TABLE @extschema@.webhook_key (
     id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -38,7 +45,7 @@ CREATE TABLE @extschema@.webhook_key (
     active boolean NOT NULL DEFAULT true,
     added_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT webhook_key_public_key UNIQUE (public_key),
-    CONSTRAINT webhook_key_is_p256 CHECK (@extschema@.sendgrid_public_key_is_valid(public_key))
+    CONSTRAINT webhook_key_is_p256 CHECK (@extschema@.sendgrid_public_key_checked(public_key))
 );
 COMMENT ON TABLE @extschema@.webhook_key IS
     'SendGrid verification keys; while the table holds any key (active or not), every body must be signed by an active one. With none, bodies are not verified.';
@@ -64,12 +71,15 @@ DECLARE
     recorded integer;
     refused integer;
 BEGIN
-    IF COALESCE(record_send.message_id, '') OPERATOR(pg_catalog.=) '' OR pg_catalog.octet_length(record_send.message_id) OPERATOR(pg_catalog.>) 256 THEN
+    IF COALESCE(record_send.message_id, '') OPERATOR(pg_catalog.=) ''
+       OR pg_catalog.octet_length(record_send.message_id) OPERATOR(pg_catalog.>) mailstatus.sendgrid_id_max_bytes() THEN
         RAISE EXCEPTION 'record_send needs the X-Message-Id SendGrid answered the send with'
               USING ERRCODE = 'invalid_parameter_value',
                     DETAIL = pg_catalog.format('The message id is %s.', CASE WHEN record_send.message_id IS NULL THEN 'NULL'
                              WHEN record_send.message_id OPERATOR(pg_catalog.=) '' THEN 'empty'
-                             ELSE pg_catalog.octet_length(record_send.message_id) OPERATOR(pg_catalog.||) ' bytes long; at most 256 are accepted' END);
+                             ELSE pg_catalog.format('%s bytes long; at most %s are accepted',
+                                                    pg_catalog.octet_length(record_send.message_id),
+                                                    mailstatus.sendgrid_id_max_bytes()) END);
     END IF;
     -- The days forget_recipients closed, as ingest reads them (and held as ingest holds them).
     SELECT pg_catalog.date_trunc('day', r.forgotten_before, 'UTC') OPERATOR(pg_catalog.+) '1 day'::interval INTO closed_until
@@ -84,9 +94,9 @@ BEGIN
     ), judged AS (
         SELECT a.posted, a.email,
                CASE WHEN a.email OPERATOR(pg_catalog.=) '' THEN 'record_send: the address is empty'
-                    WHEN pg_catalog.octet_length(a.email) OPERATOR(pg_catalog.>) 320 THEN
-                         pg_catalog.format('record_send: the address is %s bytes long; an address has at most 320',
-                                           pg_catalog.octet_length(a.email))
+                    WHEN pg_catalog.octet_length(a.email) OPERATOR(pg_catalog.>) mailstatus.email_max_bytes() THEN
+                         pg_catalog.format('record_send: the address is %s bytes long; an address has at most %s',
+                                           pg_catalog.octet_length(a.email), mailstatus.email_max_bytes())
                     WHEN sent OPERATOR(pg_catalog.<) closed_until
                      AND NOT EXISTS (SELECT FROM mailstatus.recipient r
                                       WHERE r.message_id OPERATOR(pg_catalog.=) record_send.message_id

@@ -66,6 +66,46 @@ COMMENT ON FUNCTION @extschema@.is_suppressed(text, integer) IS
     'For the CRM''s send path: whether an address (for an unsubscribe group, when given) should not be mailed';
 REVOKE ALL ON FUNCTION @extschema@.is_suppressed(text, integer) FROM PUBLIC;
 
+-- Before a send to many: the addresses of a list not to mail, with why and since when, in one
+-- call. The list's distinct normalized addresses are looked up by key, one index probe each
+-- (= ANY of the primary key; on Citus each address goes to its own shard only).
+CREATE FUNCTION @extschema@.suppressed_among(emails text[], asm_group integer DEFAULT NULL)
+    RETURNS TABLE (email text, asm_group_id integer, cause text, reason text, event_key text, suppressed_since timestamptz)
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    addresses text[] := ARRAY(SELECT DISTINCT mailstatus.normalize_email(g.email)
+                                FROM pg_catalog.unnest(suppressed_among.emails) AS g(email) WHERE g.email IS NOT NULL);
+BEGIN
+    RETURN QUERY
+    WITH held AS (
+        SELECT s.email, NULL::integer AS asm_group_id,
+               mailstatus.suppression_holding(s.decision, s.failure, s.delivered_at, s.lifted_at) AS chosen
+          FROM mailstatus.suppression_state s
+         WHERE s.email OPERATOR(pg_catalog.=) ANY (addresses)
+        UNION ALL
+        SELECT g.email, g.asm_group_id, CASE WHEN mailstatus.group_unsubscribe_holds(g.unsubscribe, g.resubscribed_at, g.lifted_at)
+                                             THEN g.unsubscribe END
+          FROM mailstatus.group_suppression_state g
+         WHERE g.email OPERATOR(pg_catalog.=) ANY (addresses)
+           AND g.asm_group_id OPERATOR(pg_catalog.=) suppressed_among.asm_group
+    )
+    SELECT given.email, h.asm_group_id,
+           CASE WHEN h.asm_group_id IS NULL THEN mailstatus.timed_value_jsonb(h.chosen) OPERATOR(pg_catalog.->>) 'cause'
+                ELSE 'group_unsubscribe' END,
+           mailstatus.timed_value_jsonb(h.chosen) OPERATOR(pg_catalog.->>) 'reason',
+           mailstatus.timed_value_jsonb(h.chosen) OPERATOR(pg_catalog.->>) 'event_key',
+           mailstatus.timed_value_at(h.chosen)
+      FROM held h
+      JOIN (SELECT DISTINCT g.email, mailstatus.normalize_email(g.email) AS address
+              FROM pg_catalog.unnest(suppressed_among.emails) AS g(email) WHERE g.email IS NOT NULL) AS given
+        ON given.address OPERATOR(pg_catalog.=) h.email
+     WHERE h.chosen IS NOT NULL
+     ORDER BY 1, 2 NULLS FIRST;
+END $$;
+COMMENT ON FUNCTION @extschema@.suppressed_among(text[], integer) IS
+    'For the CRM''s send to many: the addresses of the list (as given) that should not be mailed, with the cause, reason, event and since when, as the suppression view has them (for the unsubscribe group asm_group too, when given); one call, one index probe per address';
+REVOKE ALL ON FUNCTION @extschema@.suppressed_among(text[], integer) FROM PUBLIC;
+
 CREATE FUNCTION @extschema@.lift_suppression(email text, asm_group_id integer DEFAULT NULL)
     RETURNS boolean
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -1,6 +1,15 @@
 -- Deliverability.
 -----------------------------------------------------------------------------
 
+-- What one recipient counts in the figures: everything on its send day (its first send or
+-- processed; without either, its first event), so that a day's figures are those of the mail
+-- handed off that day and every rate's numerator is a part of its denominator.
+CREATE FUNCTION @extschema@.activity_figures(@extschema@.activity)
+    RETURNS SETOF @extschema@.deliverability_day
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1;
+COMMENT ON FUNCTION @extschema@.activity_figures(@extschema@.activity) IS
+    'What a recipient''s activity counts in deliverability_day: one row on its send day (the first day of its send or processed, else its first day with an event), counting it sent; delivered when it has a delivery, an open, a click or a spam report; bounced, blocked (only without a bounce), dropped, deferred, reported as spam, opened by a human when it was, whenever; its machine opens and clicks summed. No row for an activity without events';
+
 -- Rates and day range shared by every dimension. A day is in [since, until) when any part
 -- of it is.
 CREATE FUNCTION @extschema@.deliverability_daily_by(dimension text,
@@ -24,6 +33,9 @@ BEGIN
                    d.spam_reports, d.unique_human_opens, d.machine_opens, d.clicks
               FROM mailstatus.deliverability_day d
              WHERE dimension IS NULL
+               -- (a day whose recipients all moved to an earlier send day keeps a row of zeros)
+               AND (d.sent, d.delivered, d.bounced, d.blocked, d.dropped, d.deferred, d.spam_reports,
+                    d.unique_human_opens, d.machine_opens, d.clicks) IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
             UNION ALL
             SELECT d.day, d.category, d.sent, d.delivered, d.bounced, d.blocked, d.dropped, d.deferred,
                    d.spam_reports, d.unique_human_opens, d.machine_opens, d.clicks
@@ -33,13 +45,13 @@ BEGIN
                     d.unique_human_opens, d.machine_opens, d.clicks) IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
             UNION ALL
             -- Any other custom arg: from the recipients' state, a row per recipient.
-            SELECT a.day, mailstatus.timed_value_jsonb(r.custom_args) OPERATOR(pg_catalog.->>) dimension,
-                   pg_catalog.count(*) FILTER (WHERE a.processed), pg_catalog.count(*) FILTER (WHERE a.delivered),
-                   pg_catalog.count(*) FILTER (WHERE a.bounced), pg_catalog.count(*) FILTER (WHERE a.blocked),
-                   pg_catalog.count(*) FILTER (WHERE a.dropped), pg_catalog.count(*) FILTER (WHERE a.deferred),
-                   pg_catalog.count(*) FILTER (WHERE a.spam_reported), pg_catalog.count(*) FILTER (WHERE a.opened_by_human),
-                   pg_catalog.sum(a.machine_opens)::bigint, pg_catalog.sum(a.clicks)::bigint
-              FROM mailstatus.recipient r, mailstatus.activity_days(r.activity) AS a
+            SELECT f.day, mailstatus.timed_value_jsonb(r.custom_args) OPERATOR(pg_catalog.->>) dimension,
+                   pg_catalog.sum(f.sent)::bigint, pg_catalog.sum(f.delivered)::bigint,
+                   pg_catalog.sum(f.bounced)::bigint, pg_catalog.sum(f.blocked)::bigint,
+                   pg_catalog.sum(f.dropped)::bigint, pg_catalog.sum(f.deferred)::bigint,
+                   pg_catalog.sum(f.spam_reports)::bigint, pg_catalog.sum(f.unique_human_opens)::bigint,
+                   pg_catalog.sum(f.machine_opens)::bigint, pg_catalog.sum(f.clicks)::bigint
+              FROM mailstatus.recipient r, mailstatus.activity_figures(r.activity) AS f
              WHERE dimension OPERATOR(pg_catalog.<>) 'category'
                AND (since IS NULL OR r.last_event_at OPERATOR(pg_catalog.>=) first_day::timestamp AT TIME ZONE 'UTC')
              GROUP BY 1, 2) AS c

@@ -38,33 +38,34 @@ SELECT DISTINCT a.message_id, pg_catalog.jsonb_hash_extended(a.custom_args, 0) A
 COMMENT ON VIEW @extschema@.recomputed_message_custom_args IS
     'The custom args of each message, recomputed from the events and sends still kept';
 
--- The counters are sums over the recipient state (all of it: retention drops no state).
+-- The counters are sums over the recipient state (all of it: retention drops no state) of
+-- what each recipient counts (activity_figures).
 CREATE VIEW @extschema@.recomputed_deliverability_day AS
-SELECT a.day,
-       pg_catalog.count(*) FILTER (WHERE a.processed) AS sent, pg_catalog.count(*) FILTER (WHERE a.delivered) AS delivered,
-       pg_catalog.count(*) FILTER (WHERE a.bounced) AS bounced, pg_catalog.count(*) FILTER (WHERE a.blocked) AS blocked,
-       pg_catalog.count(*) FILTER (WHERE a.dropped) AS dropped, pg_catalog.count(*) FILTER (WHERE a.deferred) AS deferred,
-       pg_catalog.count(*) FILTER (WHERE a.spam_reported) AS spam_reports,
-       pg_catalog.count(*) FILTER (WHERE a.opened_by_human) AS unique_human_opens,
-       pg_catalog.sum(a.machine_opens)::bigint AS machine_opens, pg_catalog.sum(a.clicks)::bigint AS clicks
+SELECT f.day,
+       pg_catalog.sum(f.sent)::bigint AS sent, pg_catalog.sum(f.delivered)::bigint AS delivered,
+       pg_catalog.sum(f.bounced)::bigint AS bounced, pg_catalog.sum(f.blocked)::bigint AS blocked,
+       pg_catalog.sum(f.dropped)::bigint AS dropped, pg_catalog.sum(f.deferred)::bigint AS deferred,
+       pg_catalog.sum(f.spam_reports)::bigint AS spam_reports,
+       pg_catalog.sum(f.unique_human_opens)::bigint AS unique_human_opens,
+       pg_catalog.sum(f.machine_opens)::bigint AS machine_opens, pg_catalog.sum(f.clicks)::bigint AS clicks
   FROM @extschema@.recipient r
- CROSS JOIN LATERAL @extschema@.activity_days(r.activity) AS a
- GROUP BY a.day;
+ CROSS JOIN LATERAL @extschema@.activity_figures(r.activity) AS f
+ GROUP BY f.day;
 COMMENT ON VIEW @extschema@.recomputed_deliverability_day IS
     'deliverability_day recomputed from the recipient state';
 
 CREATE VIEW @extschema@.recomputed_deliverability_category_day AS
-SELECT a.day, k.category,
-       pg_catalog.count(*) FILTER (WHERE a.processed) AS sent, pg_catalog.count(*) FILTER (WHERE a.delivered) AS delivered,
-       pg_catalog.count(*) FILTER (WHERE a.bounced) AS bounced, pg_catalog.count(*) FILTER (WHERE a.blocked) AS blocked,
-       pg_catalog.count(*) FILTER (WHERE a.dropped) AS dropped, pg_catalog.count(*) FILTER (WHERE a.deferred) AS deferred,
-       pg_catalog.count(*) FILTER (WHERE a.spam_reported) AS spam_reports,
-       pg_catalog.count(*) FILTER (WHERE a.opened_by_human) AS unique_human_opens,
-       pg_catalog.sum(a.machine_opens)::bigint AS machine_opens, pg_catalog.sum(a.clicks)::bigint AS clicks
+SELECT f.day, k.category,
+       pg_catalog.sum(f.sent)::bigint AS sent, pg_catalog.sum(f.delivered)::bigint AS delivered,
+       pg_catalog.sum(f.bounced)::bigint AS bounced, pg_catalog.sum(f.blocked)::bigint AS blocked,
+       pg_catalog.sum(f.dropped)::bigint AS dropped, pg_catalog.sum(f.deferred)::bigint AS deferred,
+       pg_catalog.sum(f.spam_reports)::bigint AS spam_reports,
+       pg_catalog.sum(f.unique_human_opens)::bigint AS unique_human_opens,
+       pg_catalog.sum(f.machine_opens)::bigint AS machine_opens, pg_catalog.sum(f.clicks)::bigint AS clicks
   FROM @extschema@.recipient r
  CROSS JOIN LATERAL pg_catalog.unnest(COALESCE(r.categories, ARRAY[NULL::text])) AS k(category)
- CROSS JOIN LATERAL @extschema@.activity_days(r.activity) AS a
- GROUP BY a.day, k.category;
+ CROSS JOIN LATERAL @extschema@.activity_figures(r.activity) AS f
+ GROUP BY f.day, k.category;
 COMMENT ON VIEW @extschema@.recomputed_deliverability_category_day IS
     'deliverability_category_day recomputed from the recipient state';
 
@@ -152,7 +153,8 @@ REVOKE ALL ON FUNCTION @extschema@.recipient_state_holds(@extschema@.recipient, 
 -- Every state row that differs from its recomputation, with both versions as text: after
 -- retries, permutations, concurrent batches and retention it lists none. The window of kept
 -- events starts at drop_event_partitions' boundary or at the oldest monthly partition,
--- whichever is later (pg_partman's retention drops partitions without telling mailstatus). A
+-- whichever is later (events_kept_since: pg_partman's retention drops partitions without
+-- telling mailstatus). A
 -- row whose events all lie in the window equals its recomputation; one with events before it
 -- holds what the rules above say (each value the kept events decide is theirs); one whose
 -- events are all gone holds only times before the window. forget_recipients' cut-off: the
@@ -165,14 +167,7 @@ CREATE FUNCTION @extschema@.state_differences()
     LANGUAGE plpgsql STABLE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     SET TimeZone = 'UTC' AS $$
 DECLARE
-    window_start timestamptz := GREATEST(
-        COALESCE((SELECT r.retained_since FROM mailstatus.event_retention r), '-infinity'),
-        COALESCE((SELECT pg_catalog.min((pg_catalog.regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid),
-                                                                 'FROM \(''([^'']+)''\)'))[1]::timestamptz)
-                    FROM pg_catalog.pg_inherits i
-                    JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
-                   WHERE i.inhparent OPERATOR(pg_catalog.=) 'mailstatus.event'::regclass
-                     AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) OPERATOR(pg_catalog.<>) 'DEFAULT'), '-infinity'));
+    window_start timestamptz := mailstatus.events_kept_since();
     forgotten_before timestamptz := COALESCE((SELECT r.forgotten_before FROM mailstatus.recipient_retention r), '-infinity');
     -- The days up to forgotten_before's count forgotten recipients; the first one after them.
     first_full_day date := (forgotten_before AT TIME ZONE 'UTC')::date OPERATOR(pg_catalog.+) 1;
@@ -260,7 +255,9 @@ BEGIN
 
     RETURN QUERY
     SELECT 'deliverability_day', COALESCE(s.day, c.day)::text, ROW(s.*)::text, ROW(c.*)::text
-      FROM mailstatus.deliverability_day s
+      FROM (SELECT * FROM mailstatus.deliverability_day d
+             WHERE (d.sent, d.delivered, d.bounced, d.blocked, d.dropped, d.deferred, d.spam_reports,
+                    d.unique_human_opens, d.machine_opens, d.clicks) IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)) AS s
       FULL JOIN mailstatus.recomputed_deliverability_day c ON c.day OPERATOR(pg_catalog.=) s.day
      WHERE CASE WHEN COALESCE(s.day, c.day) OPERATOR(pg_catalog.>=) first_full_day THEN ROW(s.*) IS DISTINCT FROM ROW(c.*)
                 ELSE NOT (COALESCE(s.sent, 0) OPERATOR(pg_catalog.>=) COALESCE(c.sent, 0)

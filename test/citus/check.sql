@@ -54,11 +54,17 @@ BEGIN
     (8, 'deliverability_daily_by(crm_tenant)', 'SELECT * FROM mailstatus.deliverability_daily_by(''crm_tenant'', ''2023-11-16'', ''2023-11-18'')'),
     (9, 'recipient_status_for', 'SELECT r.crm_record, f.* FROM (VALUES (''REC-3''), (''REC-40''), (''REC-41''), (''REC-nobody'')) AS r(crm_record),
                                         mailstatus.recipient_status_for(jsonb_build_object(''crm_record'', r.crm_record)) AS f'),
-    (10, 'events stored', 'SELECT e.message_id, e.occurred_at, e.content_hash, e.attributed_message_id, mailstatus.event_payload(ROW(e.*)::mailstatus.event)
+    (10, 'suppressed_among', 'SELECT * FROM mailstatus.suppressed_among(ARRAY(SELECT s.email FROM mailstatus.suppression s
+                                  UNION SELECT upper(e.email) FROM mailstatus.event e WHERE e.event = ''click''), 2)'),
+    (11, 'recipient_events', 'SELECT r.message_id, r.email, t.*
+                               FROM unnest(ARRAY(SELECT x.message_id FROM mailstatus.recipient x ORDER BY x.message_id, x.email LIMIT 60),
+                                           ARRAY(SELECT x.email FROM mailstatus.recipient x ORDER BY x.message_id, x.email LIMIT 60)) AS r(message_id, email),
+                                    mailstatus.recipient_events(r.message_id, r.email) AS t'),
+    (12, 'events stored', 'SELECT e.message_id, e.occurred_at, e.content_hash, e.attributed_message_id, mailstatus.event_payload(ROW(e.*)::mailstatus.event)
                             FROM mailstatus.event e'),
-    (11, 'sends', 'SELECT * FROM mailstatus.send'),
-    (12, 'rejected_event', 'SELECT element_key, reason, element FROM mailstatus.rejected_event'),
-    (13, 'state_differences()', 'SELECT * FROM mailstatus.state_differences()')) AS v(i, label, query),
+    (13, 'sends', 'SELECT * FROM mailstatus.send'),
+    (14, 'rejected_event', 'SELECT element_key, reason, element FROM mailstatus.rejected_event'),
+    (15, 'state_differences()', 'SELECT * FROM mailstatus.state_differences()')) AS v(i, label, query),
   LATERAL pg_temp.same(v.label, v.query) AS s
   ORDER BY v.i;
 END $$;

@@ -11,7 +11,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 py=${PYTHON:-/usr/bin/python3}              # Debian's python3, with Debian's Flask and psycopg
-handler=${HANDLER:-$src/examples/sendgrid_webhook.py}   # HANDLER=...: another version, to test the test
+handler=${HANDLER:-$src/examples/sendgrid_webhook.py}   # HANDLER=...: another version (executable), to test the test
 signing_key=$src/test/webhook/test-signing-key.pem
 public_key=$(cat "$src/test/webhook/test-public-key.b64")
 db=handler_test
@@ -84,13 +84,20 @@ psql -X -q -v ON_ERROR_STOP=1 -d postgres \
   -c "CREATE DATABASE $db TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'" >/dev/null || bail "cannot create database $db"
 q "CREATE EXTENSION mailstatus" >/dev/null || bail "CREATE EXTENSION mailstatus failed"
 
-# start_handler LOG [VAR=VALUE...]: starts the handler on a free port in the background, with
-# the environment given; sets url and server_pid once it answers.
+# A python3 first in PATH that is not Debian's (a virtualenv's, pyenv's), without Flask: the
+# handler runs by its first line, Debian's /usr/bin/python3, whatever PATH says.
+mkdir -p "$work/other-python"
+printf '#!/bin/sh\necho "not Debian'"'"'s python3: no Flask here" >&2\nexit 1\n' >"$work/other-python/python3"
+chmod +x "$work/other-python/python3"
+
+# start_handler LOG [VAR=VALUE...]: starts the handler (as ./sendgrid_webhook.py: by its first
+# line) on a free port in the background, with the environment given; sets url and server_pid
+# once it answers.
 start_handler() {
   local log=$1 port; shift
   port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   url=http://127.0.0.1:$port/sendgrid/events
-  env PGDATABASE=$db HOST=127.0.0.1 PORT="$port" "$@" "$py" "$handler" >"$log" 2>&1 &
+  env PATH="$work/other-python:$PATH" PGDATABASE=$db HOST=127.0.0.1 PORT="$port" "$@" "$handler" >"$log" 2>&1 &
   server_pid=$!
   pids+=("$server_pid")
   for _ in $(seq 100); do
@@ -102,6 +109,8 @@ start_handler() {
   echo "# handler listening on $url"
 }
 start_handler "$work/server.log"
+check "the handler runs by its first line, Debian's python3, with another python3 first in PATH" \
+  "$(head -1 "$handler") $(env PATH="$work/other-python:$PATH" python3 -c 1 2>/dev/null; echo $?)" "#!/usr/bin/python3 1"
 
 # 1. Unsigned while no key is configured: taken.
 batch "$work/1.json" "$(event ann@lopez-holdings.example processed 1-1 gP3tq8UxRZ2mX0vYk1bQhw 120)" \

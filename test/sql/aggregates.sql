@@ -2,6 +2,7 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
+\i test/sql/include/helpers.psql
 
 -- Highest precedence wins, whatever the order; NULLs are ignored; no rows gives NULL.
 SELECT mail_status_agg(s) FROM unnest('{delivered,sent,opened,deferred}'::mail_status[]) s;
@@ -124,20 +125,6 @@ SELECT '{"at": "the day before", "text": "a"}'::timed_value;
 \set VERBOSITY default
 -- Whatever is wrong with it, an error quotes at most 64 bytes of a 10 MB input: message,
 -- detail and hint stay short.
-CREATE FUNCTION pg_temp.error_of(query text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-  state text;
-  message text;
-  detail text;
-  hint text;
-BEGIN
-  EXECUTE query;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-  RETURN state || CASE WHEN octet_length(concat(message, detail, hint)) < 1000 THEN ', a short message'
-                       ELSE ', ' || octet_length(concat(message, detail, hint)) || ' bytes of message, detail and hint' END;
-END $$;
 SELECT input, pg_temp.error_of(format('SELECT %L::mailstatus.timed_value', v)) AS error
   FROM (VALUES ('not JSON', repeat('x', 10000000)),
                ('not an object', '[' || repeat('1,', 5000000) || '1]'),
@@ -386,4 +373,27 @@ SELECT activity_subtract('[{"day": "2024-03-01", "events": ["processed"], "machi
                          '[{"day": "2024-03-01", "events": ["processed"], "machine_opens": 0, "clicks": 0}]') AS nothing_left,
        activity_subtract(NULL, '[{"day": "2024-03-01", "events": ["processed"], "machine_opens": 0, "clicks": 0}]') AS from_null,
        activity_subtract('[{"day": "2024-03-01", "events": ["processed"], "machine_opens": 3, "clicks": 0}]', NULL) AS minus_null;
+-- activity_figures: what a recipient counts in the deliverability figures, all on its send
+-- day: its first hand-off (processed, or a send) even after another event, else its first
+-- event; delivered by a delivery, an open, a click or a spam report; blocked only without a
+-- bounce; machine opens and clicks summed over every day. Nothing for no events.
+SELECT a.name, f.*
+  FROM (VALUES
+    ('hand-off after a deferral', '[{"day": "2024-03-01", "events": ["deferred"], "machine_opens": 0, "clicks": 0},
+                                    {"day": "2024-03-02", "events": ["processed", "delivered"], "machine_opens": 0, "clicks": 0}]'),
+    ('no hand-off', '[{"day": "2024-03-01", "events": ["deferred"], "machine_opens": 0, "clicks": 0},
+                      {"day": "2024-03-03", "events": ["delivered"], "machine_opens": 0, "clicks": 2}]'),
+    ('spam report only', '[{"day": "2024-03-05", "events": ["spam_reported"], "machine_opens": 0, "clicks": 0}]'),
+    ('machine opens only', '[{"day": "2024-03-05", "events": [], "machine_opens": 3, "clicks": 0},
+                             {"day": "2024-03-06", "events": [], "machine_opens": 4294967295, "clicks": 0}]'),
+    ('blocked and bounced', '[{"day": "2024-03-05", "events": ["processed", "blocked"], "machine_opens": 0, "clicks": 0},
+                              {"day": "2024-03-06", "events": ["bounced", "dropped"], "machine_opens": 0, "clicks": 0}]'),
+    ('blocked only', '[{"day": "2024-03-05", "events": ["processed", "blocked"], "machine_opens": 0, "clicks": 0}]'),
+    ('an empty day first', '[{"day": "2024-03-01", "events": [], "machine_opens": 0, "clicks": 0},
+                             {"day": "2024-03-04", "events": ["opened_by_human"], "machine_opens": 0, "clicks": 0}]'),
+    ('only empty days', '[{"day": "2024-03-01", "events": [], "machine_opens": 0, "clicks": 0}]'),
+    ('none', '[]')) AS a(name, activity)
+  LEFT JOIN LATERAL activity_figures(a.activity::activity) AS f ON true
+ ORDER BY a.name;
+SELECT count(*) AS rows_for_null FROM activity_figures(NULL);
 DROP TABLE activity_rows, activity_sample, activity_copy, activity_bad, activity_parts;

@@ -13,8 +13,9 @@ GRANT EXECUTE ON FUNCTION mailstatus.ingest_sendgrid_webhook(text, text, text),
                           mailstatus.record_send(text, text[], jsonb, timestamptz) TO regress_crm_webhook;
 GRANT USAGE ON SCHEMA mailstatus TO regress_crm_reader;
 GRANT SELECT ON mailstatus.recipient_status, mailstatus.message_status, mailstatus.status_counts,
-                mailstatus.deliverability_daily TO regress_crm_reader;
-GRANT EXECUTE ON FUNCTION mailstatus.recipient_status_for(jsonb), mailstatus.is_suppressed(text, integer),
+                mailstatus.suppression, mailstatus.deliverability_daily TO regress_crm_reader;
+GRANT EXECUTE ON FUNCTION mailstatus.recipient_status_for(jsonb), mailstatus.recipient_events(text, text),
+                          mailstatus.is_suppressed(text, integer), mailstatus.suppressed_among(text[], integer),
                           mailstatus.deliverability_daily_by(text, timestamptz, timestamptz) TO regress_crm_reader;
 GRANT USAGE ON SCHEMA mailstatus TO regress_crm_worker;
 GRANT SELECT ON mailstatus.status_change TO regress_crm_worker;
@@ -52,7 +53,7 @@ SELECT privilege, object FROM pg_temp.privileges_of('public') ORDER BY 1, 2;
 -- The webhook role: the signed path and record_send.
 SELECT privilege, object FROM pg_temp.privileges_of('regress_crm_webhook')
 EXCEPT SELECT privilege, object FROM pg_temp.privileges_of('public') ORDER BY 1, 2;
--- The reader: the views of statuses and deliverability, and the three look-ups.
+-- The reader: the views of statuses, suppressions and deliverability, and the five look-ups.
 SELECT privilege, object FROM pg_temp.privileges_of('regress_crm_reader')
 EXCEPT SELECT privilege, object FROM pg_temp.privileges_of('public') ORDER BY 1, 2;
 -- The worker: the change log.

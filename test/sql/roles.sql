@@ -2,8 +2,8 @@
 -- that may only read the views, a worker that reads status changes, each able to do its job
 -- and nothing more; once signing is configured, nothing unsigned gets in.
 SET search_path = mailstatus, public;
-TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
-         deliverability_day, deliverability_category_day, status_count, status_change, webhook_key;
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 
 CREATE ROLE regress_webhook LOGIN;
 CREATE ROLE regress_reader LOGIN;
@@ -14,9 +14,10 @@ CREATE ROLE regress_nobody LOGIN;
 GRANT USAGE ON SCHEMA mailstatus TO regress_webhook, regress_reader, regress_worker;
 GRANT EXECUTE ON FUNCTION mailstatus.ingest_sendgrid_webhook(text, text, text),
                           mailstatus.record_send(text, text[], jsonb, timestamptz) TO regress_webhook;
-GRANT SELECT ON mailstatus.recipient_status, mailstatus.message_status, mailstatus.deliverability_daily,
-                mailstatus.status_counts TO regress_reader;
-GRANT EXECUTE ON FUNCTION mailstatus.recipient_status_for(jsonb), mailstatus.is_suppressed(text, integer),
+GRANT SELECT ON mailstatus.recipient_status, mailstatus.message_status, mailstatus.status_counts,
+                mailstatus.suppression, mailstatus.deliverability_daily TO regress_reader;
+GRANT EXECUTE ON FUNCTION mailstatus.recipient_status_for(jsonb), mailstatus.recipient_events(text, text),
+                          mailstatus.is_suppressed(text, integer), mailstatus.suppressed_among(text[], integer),
                           mailstatus.deliverability_daily_by(text, timestamptz, timestamptz) TO regress_reader;
 GRANT SELECT ON mailstatus.status_change TO regress_worker;
 
@@ -41,6 +42,8 @@ SELECT * FROM mailstatus.ingest_sendgrid_event('[]'::text);
 SELECT * FROM mailstatus.recipient_status;
 SELECT * FROM mailstatus.status_change;
 SELECT * FROM mailstatus.recipient;
+SELECT * FROM mailstatus.recipient_events('R1', 'a@example.com');
+SELECT * FROM mailstatus.suppressed_among(ARRAY['a@example.com']);
 DELETE FROM mailstatus.event;
 UPDATE mailstatus.event SET event = 'dropped';
 INSERT INTO mailstatus.event (occurred_at, content_hash, email, event) VALUES (now(), 1, 'x@example.com', 'spamreport');
@@ -68,7 +71,12 @@ SELECT day, value, delivered FROM mailstatus.deliverability_daily_by('crm_record
 SELECT status_label, recipients FROM mailstatus.status_counts ORDER BY status;
 SELECT mailstatus.is_suppressed('a@example.com') AS a_suppressed;
 SELECT * FROM mailstatus.suppression;
+SELECT * FROM mailstatus.suppressed_among(ARRAY['a@example.com', 'b@example.com']);
+SELECT occurred_at, source, event, status FROM mailstatus.recipient_events('R1', 'a@example.com');
 SELECT mailstatus.lift_suppression('a@example.com');
+SELECT mailstatus.track_status(true);
+SELECT * FROM mailstatus.event_retention;
+SELECT mailstatus.events_kept_since();
 -- Partition maintenance is the owner's.
 SELECT mailstatus.create_event_partitions();
 SELECT mailstatus.drop_event_partitions('2020-01-01');
@@ -89,6 +97,9 @@ RESET ROLE;
 SET ROLE regress_nobody;
 SELECT * FROM mailstatus.ingest_sendgrid_event('[]');
 SELECT * FROM mailstatus.recipient_status;
+SELECT * FROM mailstatus.recipient_events('R1', 'a@example.com');
+SELECT * FROM mailstatus.suppressed_among(ARRAY['a@example.com']);
+SELECT * FROM mailstatus.recipient_status_current;
 SELECT * FROM mailstatus.deliverability_daily_by(NULL);
 SELECT * FROM mailstatus.status_change;
 RESET ROLE;

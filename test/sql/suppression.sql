@@ -2,8 +2,8 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
-TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
-         deliverability_day, deliverability_category_day, status_count, status_change;
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 
 SELECT * FROM ingest_sendgrid_event($$[
   {"email":"gone@example.com","timestamp":1700000100,"event":"bounce","type":"bounce","reason":"550 5.1.1 no such user","sg_event_id":"s1"},
@@ -66,6 +66,57 @@ SELECT is_suppressed('spam@example.com') AS spam;
 SELECT stored FROM ingest_sendgrid_event('[{"email":"spam@example.com","timestamp":1700000400,"event":"spamreport","sg_event_id":"s12"}]');
 SELECT email, cause, suppressed_since FROM suppression WHERE email = 'spam@example.com';
 
+-- Before a send to many, one call: the suppressed addresses of a list, each as given, with
+-- the cause and since when, as the suppression view has them (for the group too, when given).
+SELECT * FROM suppressed_among(ARRAY['GONE@example.com', 'dropped@example.com', ' spam@example.com', 'fine@example.com',
+                                     'never-seen@example.com', 'group@example.com', 'Group@Example.com', NULL,
+                                     'dropped@example.com', ''], 7);
+SELECT email, asm_group_id, cause FROM suppressed_among(ARRAY['group@example.com', 'unsub@example.com']);
+SELECT count(*) AS rows FROM suppressed_among(NULL);
+SELECT count(*) AS rows FROM suppressed_among('{}', NULL);
+SELECT count(*) AS rows FROM suppressed_among(ARRAY[NULL, NULL]::text[], 7);
+-- Any list (property): its rows are the suppression view's rows of the list's addresses, the
+-- view's group rows only for the group asked; is_suppressed says the same address by address.
+SELECT setseed(0.5);
+CREATE TEMP TABLE lists AS
+SELECT n, g, ARRAY(SELECT CASE WHEN random() < 0.3 THEN upper(a.email) ELSE a.email END
+                     FROM (SELECT email FROM suppression_state UNION ALL SELECT email FROM group_suppression_state
+                           UNION ALL SELECT 'nobody' || i || '@example.com' FROM generate_series(1, 5) i) a
+                    WHERE random() < 0.5 AND n > 0) AS emails
+  FROM generate_series(0, 40) n, (VALUES (NULL::integer), (7), (8), (9)) v(g);
+SELECT count(*) AS lists_differing_from_the_view
+  FROM lists l
+ WHERE EXISTS ((SELECT normalize_email(a.email), a.asm_group_id, a.cause, a.reason, a.event_key, a.suppressed_since
+                  FROM suppressed_among(l.emails, l.g) a
+                EXCEPT SELECT s.* FROM suppression s
+                 WHERE s.email = ANY (ARRAY(SELECT normalize_email(e) FROM unnest(l.emails) e))
+                   AND (s.asm_group_id IS NULL OR s.asm_group_id = l.g))
+               UNION ALL
+               (SELECT s.* FROM suppression s
+                 WHERE s.email = ANY (ARRAY(SELECT normalize_email(e) FROM unnest(l.emails) e))
+                   AND (s.asm_group_id IS NULL OR s.asm_group_id = l.g)
+                EXCEPT SELECT normalize_email(a.email), a.asm_group_id, a.cause, a.reason, a.event_key, a.suppressed_since
+                  FROM suppressed_among(l.emails, l.g) a));
+SELECT count(*) AS addresses_where_is_suppressed_disagrees
+  FROM lists l, unnest(l.emails) e
+ WHERE is_suppressed(e, l.g) <> EXISTS (SELECT FROM suppressed_among(ARRAY[e], l.g));
+-- A list of 100 000 addresses is one call too.
+SELECT count(*) AS suppressed_of_100000
+  FROM suppressed_among(ARRAY(SELECT 'many' || i || '@example.com' FROM generate_series(1, 99999) i) || ARRAY['gone@example.com']);
+
 -- Suppressions are state: they stay when the events that made them are gone.
 DELETE FROM event;
 SELECT email, asm_group_id, cause FROM suppression ORDER BY 1, 2;
+
+-- One index probe per address, never a scan of the table: with 20 000 addresses known, a list
+-- of 200 (100 of them bounced) is read by key (the transaction's own scan counts). (A list
+-- that is a large part of the table is read in one pass over it: PostgreSQL's choice, cheaper.)
+SELECT stored FROM ingest_sendgrid_event((SELECT jsonb_agg(jsonb_build_object('email', 'list' || i || '@example.com',
+        'timestamp', 1700000000, 'event', CASE WHEN i % 2 = 0 THEN 'bounce' ELSE 'delivered' END)) FROM generate_series(1, 20000) i));
+ANALYZE suppression_state, group_suppression_state;
+BEGIN;
+SELECT count(*) AS suppressed_of_200
+  FROM suppressed_among(ARRAY(SELECT 'list' || (i * 97) || '@example.com' FROM generate_series(1, 200) i));
+SELECT seq_scan AS sequential_scans, idx_scan BETWEEN 1 AND 200 AS index_probes_at_most_one_per_address
+  FROM pg_stat_xact_user_tables WHERE relid = 'mailstatus.suppression_state'::regclass;
+COMMIT;

@@ -96,7 +96,7 @@ SELECT mailstatus.track_status(true) AS tracked;
 CREATE ROLE upgrade_reader;
 GRANT USAGE ON SCHEMA mailstatus TO upgrade_reader;
 GRANT SELECT ON mailstatus.recipient_status, mailstatus.message_status, mailstatus.event, mailstatus.deliverability_daily,
-                mailstatus.suppression TO upgrade_reader;
+                mailstatus.suppression, mailstatus.recipient_status_current TO upgrade_reader;
 GRANT EXECUTE ON FUNCTION mailstatus.recipient_status_for(jsonb), mailstatus.is_suppressed(text, integer),
                           mailstatus.record_send(text, text[], jsonb, timestamptz) TO upgrade_reader;
 -- The reads 0.2.0 adds: suppressions and deliverability.
@@ -166,6 +166,8 @@ CREATE OR REPLACE FUNCTION pg_temp.event_reads() RETURNS TABLE (item jsonb) LANG
   SELECT jsonb_build_object('key', mailstatus.event_key(e), 'payload', mailstatus.event_payload(e)) FROM mailstatus.event e $$;
 SELECT * FROM pg_temp.changed_since('0.3.0', 'pg_temp.reads_0_3()');
 SELECT message_id, attributed_message_id, email, event FROM mailstatus.event WHERE attributed_message_id IS NOT NULL;
+-- Each event keeps the time it was received at (0.1.0 to 0.3.0 received all of them on the 20th).
+SELECT received_at, count(*) FROM mailstatus.event GROUP BY 1;
 -- The state agrees with what the events recompute; the partitions are the same months, each
 -- with the new primary key.
 SELECT * FROM mailstatus.state_differences();
@@ -191,8 +193,9 @@ SELECT has_table_privilege('upgrade_reader', 'mailstatus.recipient_status', 'SEL
        has_function_privilege('upgrade_reader', 'mailstatus.record_send(text, text[], jsonb, timestamptz)', 'EXECUTE') AS record_send;
 SELECT count(*) AS tracking_left FROM pg_proc WHERE pronamespace = 'mailstatus'::regnamespace AND proname IN ('track_status', 'recipient_status_changed');
 
--- 0.4.0 works on the old data: the whole month posted again is duplicates (dedup holds across
--- the conversion), a new event merges into the converted state and logs its status change.
+-- 0.4.0's schema works on the old data with 0.5.0's library installed (before ALTER EXTENSION
+-- ... UPDATE): the whole month posted again is duplicates (dedup holds across the
+-- conversion), a new event merges into the converted state and logs its status change.
 SELECT * FROM mailstatus.ingest_sendgrid_event((SELECT body FROM posted_month) || $$[
   {"email":"hal@example.com","timestamp":1700003000,"event":"bounce","type":"blocked","sg_event_id":"u11","sg_message_id":"","reason":"554 policy"},
   "junk"
@@ -200,8 +203,31 @@ SELECT * FROM mailstatus.ingest_sendgrid_event((SELECT body FROM posted_month) |
 SELECT * FROM mailstatus.ingest_sendgrid_event('[{"email":"bob@example.com","timestamp":1700100000,"event":"delivered","sg_event_id":"u13","sg_message_id":"U1.filter0001-2"},
   {"email":"gus@example.com","timestamp":1700100000,"event":"delivered","sg_event_id":"u14","sg_message_id":"U5.filter0001-1"}]');
 SELECT message_id, email, old_status, new_status FROM mailstatus.status_change ORDER BY id;
+
+-- The update to 0.5.0: each recipient counted once, on its send day, its send (record_send)
+-- a hand-off as SendGrid's processed (0.4.0 counted processed alone, each event on its own
+-- day: 2023-11-16 showed sent 0 | delivered 2); every counter recomputed from the state; the
+-- names 0.4.0 removed back for one version, deprecated.
+ALTER EXTENSION mailstatus UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'mailstatus';
 SELECT * FROM mailstatus.state_differences();
+SELECT day, sent, delivered, bounced, blocked, dropped, deferred, delivery_rate FROM mailstatus.deliverability_daily ORDER BY day;
+SELECT count(*) AS status_counts_differing FROM (
+  (SELECT status, recipients FROM mailstatus.status_counts EXCEPT
+   SELECT status, count(*) FROM mailstatus.recipient_status GROUP BY status)
+  UNION ALL
+  (SELECT status, count(*) FROM mailstatus.recipient_status GROUP BY status EXCEPT
+   SELECT status, recipients FROM mailstatus.status_counts)) d;
+-- The deprecated names are back: recipient_status_current is recipient_status, readable by
+-- whoever reads that; track_status changes nothing and says so.
+SELECT mailstatus.track_status(true) AS tracked, (SELECT count(*) FROM mailstatus.recipient) AS recipients;
+SELECT mailstatus.track_status(false) AS tracked;
+SELECT has_table_privilege('upgrade_reader', 'mailstatus.recipient_status_current', 'SELECT') AS reads_recipient_status_current;
 SET ROLE upgrade_reader;
+SELECT count(*) AS rows_differing FROM (
+  (SELECT * FROM mailstatus.recipient_status_current EXCEPT ALL SELECT * FROM mailstatus.recipient_status)
+  UNION ALL (SELECT * FROM mailstatus.recipient_status EXCEPT ALL SELECT * FROM mailstatus.recipient_status_current)) d;
+SELECT message_id, email, status FROM mailstatus.recipient_status_current WHERE message_id = 'U1' ORDER BY 1, 2;
 SELECT message_id, email, status FROM mailstatus.recipient_status_for('{"crm_record":"U-1"}') ORDER BY 1, 2;
 SELECT mailstatus.is_suppressed('CY@example.com') AS cy, mailstatus.is_suppressed('bob@example.com') AS bob_delivered_since;
 SELECT day, sent, delivered, bounced, blocked FROM mailstatus.deliverability_daily ORDER BY day;

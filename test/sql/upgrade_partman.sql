@@ -45,7 +45,7 @@ CREATE TEMP TABLE statuses_at_0_3 AS SELECT message_id, email, status::text FROM
 CREATE TEMP TABLE suppressions_at_0_3 AS SELECT email, cause FROM mailstatus.suppression;
 SELECT (SELECT count(*) FROM statuses_at_0_3) AS statuses, (SELECT count(*) FROM suppressions_at_0_3) AS suppressions;
 
-ALTER EXTENSION mailstatus UPDATE TO '0.4.0';
+ALTER EXTENSION mailstatus UPDATE;
 -- The same partitions, each with the new primary key and its rows; partman's template has the
 -- columns and keys of the new event table.
 SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound,

@@ -1,11 +1,15 @@
 -- SendGrid's Signed Event Webhook: ECDSA P-256 / SHA-256 over timestamp || raw body.
 -- Vectors made with openssl (test/webhook/): a P-256 key, a body with SendGrid's \r\n framing.
 SET search_path = mailstatus, public;
-TRUNCATE event, rejected_event, send;
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 \set cwd `pwd`
 \set pubkey `cat test/webhook/test-public-key.b64`
 \set otherkey `cat test/webhook/other-public-key.b64`
 \set p384key `cat test/webhook/p384-public-key.b64`
+\set pubkey_pem `cat test/webhook/test-public-key.pem`
+\set rsa_pem `cat test/webhook/rsa-public-key.pem`
+\set signing_key_pem `cat test/webhook/test-signing-key.pem`
 \set fixed_sig `cat test/webhook/body-1.sig`
 \set fixed_ts `cat test/webhook/body-1.timestamp`
 \set body_path :cwd/test/webhook/body-1.json
@@ -72,6 +76,44 @@ SELECT verify_sendgrid_signature(encode(decode(:'pubkey', 'base64') || '\x00'::b
 \set VERBOSITY terse
 INSERT INTO webhook_key (public_key, label) VALUES (encode(decode(:'pubkey', 'base64') || '\x00'::bytea, 'base64'), 'trailing byte');
 \set VERBOSITY default
+
+-- The same key as PEM (what openssl writes by default) is a key too, with any line ends and
+-- blanks around it, and verifies what its base64 form verifies.
+SELECT sendgrid_public_key_is_valid(:'pubkey_pem') AS pem,
+       sendgrid_public_key_is_valid(E'\n  ' || replace(:'pubkey_pem', E'\n', E'\r\n') || E'\r\n\n') AS pem_crlf,
+       sendgrid_public_key_is_valid(replace(:'pubkey_pem', E'\n', '')) AS pem_one_line,
+       verify_sendgrid_signature(:'pubkey_pem', bytes, :'fixed_sig', :'fixed_ts') AS pem_verifies,
+       verify_sendgrid_signature(:'pubkey_pem', bytes, :'fixed_sig', '1764460801') AS pem_other_timestamp
+  FROM body;
+-- What webhook_key refuses, it refuses saying what the text is and what to paste, and where
+-- SendGrid shows the key: a private key (never quoted: it must not reach a log), another kind
+-- of PEM block, a PEM key cut short, a key of the wrong kind, README's elided example.
+INSERT INTO webhook_key (public_key, label) VALUES (:'signing_key_pem', 'private');
+INSERT INTO webhook_key (public_key, label) VALUES (:'rsa_pem', 'rsa');
+INSERT INTO webhook_key (public_key, label) VALUES (:'p384key', 'p384');
+INSERT INTO webhook_key (public_key, label) VALUES (E'-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n', 'certificate');
+INSERT INTO webhook_key (public_key, label) VALUES (left(:'pubkey_pem', 60), 'cut');
+INSERT INTO webhook_key (public_key, label) VALUES (:'pubkey_pem' || E'\nthen more', 'trailing');
+INSERT INTO webhook_key (public_key, label) VALUES ('MFkwEwYHKoZIzj0CAQYI...', 'sendgrid 2026-11');
+\set VERBOSITY terse
+INSERT INTO webhook_key (public_key, label) VALUES ('%%%', 'not base64');
+\set VERBOSITY default
+-- No line of the private key's body in the message, its detail or its hint.
+SELECT set_config('regress.signing_key', :'signing_key_pem', false) IS NOT NULL AS set;
+DO $$
+DECLARE
+  message text;
+  detail text;
+  hint text;
+BEGIN
+  INSERT INTO mailstatus.webhook_key (public_key) VALUES (pg_catalog.current_setting('regress.signing_key'));
+EXCEPTION WHEN invalid_parameter_value THEN
+  GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+  RAISE NOTICE 'private key lines quoted: %',
+    (SELECT count(*) FROM regexp_split_to_table(pg_catalog.current_setting('regress.signing_key'), E'\n') AS l
+      WHERE l NOT LIKE '-----%' AND l <> '' AND position(left(l, 12) IN message || detail || hint) > 0);
+END $$;
+SELECT count(*) AS keys_stored FROM webhook_key;
 
 -- No key configured: bodies are taken unsigned.
 SELECT * FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'));
@@ -165,3 +207,11 @@ SELECT stored, duplicates FROM ingest_sendgrid_webhook(convert_from((SELECT byte
 SELECT stored, duplicates FROM ingest_sendgrid_event(convert_from((SELECT bytes FROM body), 'UTF8')::jsonb);
 SELECT stored, duplicates FROM ingest_sendgrid_event(convert_from((SELECT bytes FROM body), 'UTF8'));
 SELECT count(*) AS events, count(*) FILTER (WHERE sg_event_id IN ('wh-1', 'wh-2')) AS from_the_body FROM event;
+-- A key stored as PEM signs like its base64 form: signing is on, a body it signed is taken.
+INSERT INTO webhook_key (public_key, label) VALUES (:'pubkey_pem', 'pem');
+TRUNCATE event, rejected_event;
+SELECT stored FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'), :'now_sig', :'now_ts');
+\set VERBOSITY sqlstate
+SELECT stored FROM ingest_sendgrid_webhook(convert_from((SELECT bytes FROM body), 'UTF8'));
+\set VERBOSITY default
+DELETE FROM webhook_key;

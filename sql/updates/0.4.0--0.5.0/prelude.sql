@@ -1,3 +1,8 @@
 -- Run first, by hand: what the generator cannot derive from the parts (tools/generate_update.py):
 -- ALTER TABLE for changed tables (with a line "-- altered: TABLE @extschema@.name"), DROP of
 -- what changes its signature, result or columns (the generator then creates it anew).
+
+-- webhook_key's check says what is wrong with a refused key (sendgrid_public_key_checked, made
+-- by the generated part): the constraint is dropped here and made again by the postlude.
+ALTER TABLE @extschema@.webhook_key DROP CONSTRAINT webhook_key_is_p256;
+-- altered: TABLE @extschema@.webhook_key
