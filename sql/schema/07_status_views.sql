@@ -95,21 +95,25 @@ BEGIN
     IF stored.message_id IS NULL THEN
         RETURN;
     END IF;
-    events := ARRAY(SELECT e FROM mailstatus.event e
-                     WHERE e.message_id OPERATOR(pg_catalog.=) recipient_events.message_id
-                       AND e.occurred_at OPERATOR(pg_catalog.>=) stored.first_event_at
-                       AND e.occurred_at OPERATOR(pg_catalog.<=) stored.last_event_at
-                       AND e.email OPERATOR(pg_catalog.=) address AND e.attributed_message_id IS NULL
-                    UNION ALL
-                    SELECT e FROM mailstatus.event e
-                     WHERE recipient_events.message_id OPERATOR(pg_catalog.<>) ''
-                       AND e.message_id OPERATOR(pg_catalog.=) ''
-                       AND e.occurred_at OPERATOR(pg_catalog.>=) stored.first_event_at
-                       AND e.occurred_at OPERATOR(pg_catalog.<=) stored.last_event_at
-                       AND e.email OPERATOR(pg_catalog.=) address
-                       AND e.attributed_message_id OPERATOR(pg_catalog.=) recipient_events.message_id);
-    sends := ARRAY(SELECT s FROM mailstatus.send s
-                    WHERE s.message_id OPERATOR(pg_catalog.=) recipient_events.message_id AND s.email OPERATOR(pg_catalog.=) address);
+    -- Rows as ROW(x.*)::type and gathered by array_agg, not ARRAY(subquery): Citus runs these
+    -- on a shard, whose row type is not the table's, and cannot plan the sub-select there.
+    SELECT pg_catalog.array_agg(k.e) INTO events
+      FROM (SELECT ROW(e.*)::mailstatus.event AS e FROM mailstatus.event e
+             WHERE e.message_id OPERATOR(pg_catalog.=) recipient_events.message_id
+               AND e.occurred_at OPERATOR(pg_catalog.>=) stored.first_event_at
+               AND e.occurred_at OPERATOR(pg_catalog.<=) stored.last_event_at
+               AND e.email OPERATOR(pg_catalog.=) address AND e.attributed_message_id IS NULL
+            UNION ALL
+            SELECT ROW(e.*)::mailstatus.event FROM mailstatus.event e
+             WHERE recipient_events.message_id OPERATOR(pg_catalog.<>) ''
+               AND e.message_id OPERATOR(pg_catalog.=) ''
+               AND e.occurred_at OPERATOR(pg_catalog.>=) stored.first_event_at
+               AND e.occurred_at OPERATOR(pg_catalog.<=) stored.last_event_at
+               AND e.email OPERATOR(pg_catalog.=) address
+               AND e.attributed_message_id OPERATOR(pg_catalog.=) recipient_events.message_id) AS k;
+    events := COALESCE(events, '{}');
+    SELECT COALESCE(pg_catalog.array_agg(ROW(s.*)::mailstatus.send), '{}') INTO sends FROM mailstatus.send s
+     WHERE s.message_id OPERATOR(pg_catalog.=) recipient_events.message_id AND s.email OPERATOR(pg_catalog.=) address;
     -- What the kept rows make, against the state: any difference is events no longer kept.
     dropped := NOT EXISTS (
         SELECT FROM mailstatus.recipient_partials(events, sends) AS p

@@ -56,9 +56,11 @@ BEGIN
                                         mailstatus.recipient_status_for(jsonb_build_object(''crm_record'', r.crm_record)) AS f'),
     (10, 'suppressed_among', 'SELECT * FROM mailstatus.suppressed_among(ARRAY(SELECT s.email FROM mailstatus.suppression s
                                   UNION SELECT upper(e.email) FROM mailstatus.event e WHERE e.event = ''click''), 2)'),
+    -- (One array: Citus cannot plan unnest over two sub-selects of distributed tables.)
     (11, 'recipient_events', 'SELECT r.message_id, r.email, t.*
-                               FROM unnest(ARRAY(SELECT x.message_id FROM mailstatus.recipient x ORDER BY x.message_id, x.email LIMIT 60),
-                                           ARRAY(SELECT x.email FROM mailstatus.recipient x ORDER BY x.message_id, x.email LIMIT 60)) AS r(message_id, email),
+                               FROM unnest(ARRAY(SELECT x.message_id || '' '' || x.email FROM mailstatus.recipient x
+                                                  ORDER BY x.message_id, x.email LIMIT 60)) AS k(recipient),
+                                    LATERAL (SELECT split_part(k.recipient, '' '', 1) AS message_id, split_part(k.recipient, '' '', 2) AS email) AS r,
                                     mailstatus.recipient_events(r.message_id, r.email) AS t'),
     (12, 'events stored', 'SELECT e.message_id, e.occurred_at, e.content_hash, e.attributed_message_id, mailstatus.event_payload(ROW(e.*)::mailstatus.event)
                             FROM mailstatus.event e'),
