@@ -29,7 +29,7 @@ REGRESS_OPTS = --inputdir=test --temp-instance=./tmp_check --temp-config=test/re
 # Concurrency: test/specs/*.spec against test/expected/*.out.
 ISOLATION = concurrent_ingest ingest_while_reading status_notifications retention_while_ingesting \
             concurrent_state_exact ingest_deadlock_order retention_lock_timeout create_partitions_lock_timeout \
-            notification_privacy ingest_deadlock_large_posts
+            notification_privacy ingest_deadlock_large_posts update_under_live_connection
 ISOLATION_OPTS = --inputdir=test --temp-instance=./tmp_check_iso --temp-config=test/regress.conf \
                  --load-extension=mailstatus
 
@@ -37,7 +37,9 @@ ISOLATION_OPTS = --inputdir=test --temp-instance=./tmp_check_iso --temp-config=t
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
-PG_CPPFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror=implicit-function-declaration
+# MAILSTATUS_VERSION: the version the library is built for, which it compares with the schema's.
+PG_CPPFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror=implicit-function-declaration \
+              -DMAILSTATUS_VERSION='"$(EXTVERSION)"'
 SHLIB_LINK = -ljson-c -lcrypto
 
 EXTRA_CLEAN = tmp_check results regression.diffs regression.out test/fuzz/fuzz_wire test/fuzz/work
@@ -77,6 +79,13 @@ demo:
 	test/run demo
 test:
 	test/run test
+
+# The property harness (test/property/) for as long as asked: make soak SECONDS=3600. make test
+# runs it for two minutes.
+SECONDS ?= 600
+.PHONY: soak
+soak:
+	test/run soak $(SECONDS)
 
 # Mutation testing (not part of make test): every planted bug in test/mutation/ must be caught.
 .PHONY: mutation

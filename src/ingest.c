@@ -23,20 +23,30 @@
 
 #include <openssl/evp.h>
 
+#include <ctype.h>
+
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/fmgroids.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
 
@@ -54,32 +64,97 @@ typedef struct RejectedElement
 	Jsonb	   *element;
 } RejectedElement;
 
-/* Per-backend plans, valid while the tables they were made for exist. */
-typedef struct IngestPlans
+/*
+ * Plans prepared at their first use and kept for the backend's life.
+ * PostgreSQL's plan cache plans them again when an object they name is
+ * altered, dropped or made again (an extension update, DROP and CREATE
+ * EXTENSION); what it cannot follow is the parameter type insert_events and
+ * merge_events were prepared with, the event table's row type.  So they are
+ * made again when mailstatus.event is another table: event_plans_for is the
+ * one place that decides; the others take built-in types only.
+ */
+static struct
 {
-	Oid			event_relid;
-	Oid			rejected_relid;
+	Oid			event_relid;	/* the table insert_events was made for */
 	SPIPlanPtr	insert_events;
 	SPIPlanPtr	merge_events;
 	SPIPlanPtr	insert_rejects;
 	SPIPlanPtr	attribute_bounce;
 	SPIPlanPtr	state_before_closed_days;
-} IngestPlans;
+}			ingest_plans;
 
-static IngestPlans ingest_plans;
-
-/* OID of a table of the extension's fixed schema. */
-static Oid
-mailstatus_table_oid(const char *name)
+/* Whether version a is newer than version b: dot-separated numbers, compared number by number. */
+static bool
+version_is_newer(const char *a, const char *b)
 {
-	Oid			relid = get_relname_relid(name, get_namespace_oid("mailstatus", false));
+	for (;;)
+	{
+		long		x = 0;
+		long		y = 0;
 
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table mailstatus.%s does not exist", name),
-				 errhint("Update the extension: ALTER EXTENSION mailstatus UPDATE;")));
-	return relid;
+		for (; isdigit((unsigned char) *a); a++)
+			x = Min(x * 10 + (*a - '0'), 1000000000L);
+		for (; isdigit((unsigned char) *b); b++)
+			y = Min(y * 10 + (*b - '0'), 1000000000L);
+		if (x != y)
+			return x > y;
+		if (*a != '.' && *b != '.')
+			return false;
+		if (*a == '.')
+			a++;
+		if (*b == '.')
+			b++;
+	}
+}
+
+/* The version of the extension in this database's catalog, or NULL when it is not installed. */
+static char *
+installed_extension_version(void)
+{
+	Relation	extensions = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	char	   *version = NULL;
+
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum("mailstatus"));
+	scan = systable_beginscan(extensions, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+
+		/* Not heap_getattr: newer 17.x headers make it call heap_datum_check, which servers of earlier 17.x minors lack. */
+		Datum		extversion = fastgetattr(tuple, Anum_pg_extension_extversion, RelationGetDescr(extensions), &isnull);
+
+		if (!isnull)
+			version = TextDatumGetCString(extversion);
+	}
+	systable_endscan(scan);
+	table_close(extensions, AccessShareLock);
+	return version;
+}
+
+/*
+ * Ends the connection when the extension was updated past this library.  A
+ * backend keeps the library it loaded first, whatever was installed since,
+ * and this one cannot know a newer schema: only a new connection, which loads
+ * the installed library, can.  FATAL fails this one call and closes the
+ * connection, so that a pool opens a new one, instead of an error on every
+ * call for as long as the pool keeps it.
+ */
+static void
+end_connection_if_library_is_older(void)
+{
+	char	   *version = installed_extension_version();
+
+	if (version != NULL && version_is_newer(version, MAILSTATUS_VERSION))
+		ereport(FATAL,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("mailstatus was updated to %s after this connection loaded the library of %s",
+						version, MAILSTATUS_VERSION),
+				 errdetail("A connection keeps the library it loaded first, and that library cannot work with a newer schema."),
+				 errhint("Connect again: a new connection loads the library installed with %s.", version)));
 }
 
 /* An array grown (doubling) to hold at least needed elements; *capacity is updated. */
@@ -143,26 +218,28 @@ read_retention(IngestBatch *batch)
  * retention window's (the order maintenance takes them in).
  */
 static void
-ensure_default_partition(Oid event_relid)
+ensure_default_partition(void)
 {
 	bool		isnull;
 
-	if (OidIsValid(get_default_partition_oid(event_relid)))
+	if (OidIsValid(get_default_partition_oid(RangeVarGetRelid(makeRangeVar("mailstatus", "event", -1), NoLock, false))))
 		return;
 	spi_value("SELECT mailstatus.ensure_event_default_partition()", &isnull);
 }
 
 /*
- * Maps the event table's columns, refusing the layout of an older version of
- * the extension (the library is newer than the schema until the update).
+ * Refuses the event table's layout when it is an older version's (the
+ * library is newer than the schema until the update): a column the library
+ * writes is missing, or the table is not partitioned.  Read from the catalog
+ * alone, so that it needs no lock on the table.
  */
 static void
-require_current_layout(Oid event_relid, TupleDesc rowdesc, int *attnum_of_column)
+require_current_layout(Oid event_relid)
 {
-	event_columns_of(rowdesc, attnum_of_column);
 	for (int c = 0; c < EVENT_NCOLUMNS; c++)
 	{
-		if (attnum_of_column[c] < 0 || get_rel_relkind(event_relid) != RELKIND_PARTITIONED_TABLE)
+		if (get_attnum(event_relid, event_column_names[c]) == InvalidAttrNumber ||
+			get_rel_relkind(event_relid) != RELKIND_PARTITIONED_TABLE)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("mailstatus.event has the layout of an older version of mailstatus"),
@@ -171,33 +248,33 @@ require_current_layout(Oid event_relid, TupleDesc rowdesc, int *attnum_of_column
 	}
 }
 
-/* A batch with nothing in it, stamped with the transaction's time. */
-void
-ingest_batch_init(IngestBatch *batch, const char *function)
+/*
+ * mailstatus.event, locked in lockmode: refused when the extension is newer
+ * than this library (the connection ends), when the table is missing or has
+ * an older version's layout.  A lock waited for brings what an update
+ * committed meanwhile: the name is looked up again after it.
+ */
+static Oid
+checked_event_table(LOCKMODE lockmode)
 {
-	Oid			event_relid = mailstatus_table_oid("event");
-	HASHCTL		rejects_hash;
+	Oid			event_relid;
 
-	memset(batch, 0, sizeof(IngestBatch));
-	batch->function = function;
-	batch->received_at = GetCurrentTransactionStartTimestamp();
-	batch->scratch = AllocSetContextCreate(CurrentMemoryContext, "mailstatus event mapping",
-										   ALLOCSET_DEFAULT_SIZES);
-	/* A generation context: no rounding of each tuple up to a power of two. */
-	batch->rows = GenerationContextCreate(CurrentMemoryContext, "mailstatus stored events",
-										  ALLOCSET_DEFAULT_SIZES);
-	batch->rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(event_relid), -1);
-	require_current_layout(event_relid, batch->rowdesc, batch->attnum_of_column);
-	rejects_hash.keysize = DIGEST_BYTES;
-	rejects_hash.entrysize = sizeof(RejectedElement);
-	rejects_hash.hcxt = CurrentMemoryContext;
-	batch->rejects = hash_create("mailstatus rejected elements", 64, &rejects_hash,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	read_retention(batch);
-	ensure_default_partition(event_relid);
-	SPI_finish();
+	end_connection_if_library_is_older();
+	event_relid = RangeVarGetRelid(makeRangeVar("mailstatus", "event", -1), lockmode, true);
+	if (!OidIsValid(event_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table mailstatus.event does not exist"),
+				 errhint("Update the extension: ALTER EXTENSION mailstatus UPDATE;")));
+	require_current_layout(event_relid);
+	return event_relid;
+}
+
+/* Refuses a schema this library cannot work with (checked_event_table), before a call reads anything of it, taking no lock. */
+void
+ingest_require_schema(void)
+{
+	checked_event_table(NoLock);
 }
 
 /* Prepares and keeps a plan for the rest of the backend's life. */
@@ -213,60 +290,63 @@ prepare_kept_plan(const char *query, int nargs, Oid *argtypes)
 	return plan;
 }
 
-/* Makes sure the cached plans were made for the tables that exist now. */
-static void
-ingest_plans_refresh(void)
+/*
+ * A batch with nothing in it, stamped with the transaction's time, its rows
+ * to be formed for the event table as it is now.  The table is locked only
+ * while its row type is read, as PostgreSQL's type cache does: ingest locks
+ * it for good when it stores (lock_event_table_for_store), after the send
+ * and rejected_event tables, the order an update takes them in too.
+ */
+void
+ingest_batch_init(IngestBatch *batch, const char *function)
 {
-	Oid			event_relid = mailstatus_table_oid("event");
-	Oid			rejected_relid = mailstatus_table_oid("rejected_event");
-	Oid			argtypes[3];
+	HASHCTL		rejects_hash;
 
-	if (ingest_plans.insert_events != NULL &&
-		ingest_plans.event_relid == event_relid &&
-		ingest_plans.rejected_relid == rejected_relid)
+	memset(batch, 0, sizeof(IngestBatch));
+	batch->function = function;
+	batch->received_at = GetCurrentTransactionStartTimestamp();
+	batch->scratch = AllocSetContextCreate(CurrentMemoryContext, "mailstatus event mapping",
+										   ALLOCSET_DEFAULT_SIZES);
+	/* A generation context: no rounding of each tuple up to a power of two. */
+	batch->rows = GenerationContextCreate(CurrentMemoryContext, "mailstatus stored events",
+										  ALLOCSET_DEFAULT_SIZES);
+	rejects_hash.keysize = DIGEST_BYTES;
+	rejects_hash.entrysize = sizeof(RejectedElement);
+	rejects_hash.hcxt = CurrentMemoryContext;
+	batch->rejects = hash_create("mailstatus rejected elements", 64, &rejects_hash,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	read_retention(batch);
+	ensure_default_partition();
+	SPI_finish();
+	batch->event_relid = checked_event_table(AccessShareLock);
+	batch->rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(batch->event_relid), -1);
+	event_columns_of(batch->rowdesc, batch->attnum_of_column);
+	UnlockRelationOid(batch->event_relid, AccessShareLock);
+}
+
+/* Makes the plans that take the event table's row type again unless they were made for event_relid's table (see ingest_plans). */
+static void
+event_plans_for(Oid event_relid)
+{
+	Oid			argtype = get_array_type(get_rel_type_id(event_relid));
+
+	if (ingest_plans.insert_events != NULL && ingest_plans.event_relid == event_relid)
 		return;
 	if (ingest_plans.insert_events != NULL)
 	{
 		SPI_freeplan(ingest_plans.insert_events);
 		SPI_freeplan(ingest_plans.merge_events);
-		SPI_freeplan(ingest_plans.insert_rejects);
-		SPI_freeplan(ingest_plans.attribute_bounce);
-		SPI_freeplan(ingest_plans.state_before_closed_days);
+		ingest_plans.insert_events = NULL;	/* until the next ones are made: preparing may fail */
 	}
-	memset(&ingest_plans, 0, sizeof(IngestPlans));
-
-	argtypes[0] = get_array_type(get_rel_type_id(event_relid));
+	ingest_plans.merge_events = prepare_kept_plan("SELECT mailstatus.merge_events($1)", 1, &argtype);
 	ingest_plans.insert_events = prepare_kept_plan(
 		"WITH stored AS (INSERT INTO mailstatus.event AS e SELECT * FROM pg_catalog.unnest($1) "
 		"ON CONFLICT DO NOTHING RETURNING ROW(e.*)::mailstatus.event AS e) "
 		"SELECT pg_catalog.array_agg(s.e) FROM stored s",
-		1, argtypes);
-	ingest_plans.merge_events = prepare_kept_plan("SELECT mailstatus.merge_events($1)", 1, argtypes);
-
-	argtypes[0] = TEXTARRAYOID;
-	argtypes[1] = TEXTARRAYOID;
-	argtypes[2] = get_array_type(JSONBOID);
-	ingest_plans.insert_rejects = prepare_kept_plan(
-		"INSERT INTO mailstatus.rejected_event (element_key, reason, element) "
-		"SELECT r.element_key, r.reason, r.element "
-		"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
-		"AS r(element_key, reason, element) "
-		"ON CONFLICT ON CONSTRAINT rejected_event_element_key DO NOTHING",
-		3, argtypes);
-
-	argtypes[0] = TEXTOID;
-	argtypes[1] = TIMESTAMPTZOID;
-	ingest_plans.attribute_bounce = prepare_kept_plan(
-		"SELECT mailstatus.attributed_message_id($1, $2)", 2, argtypes);
-
-	argtypes[0] = TEXTOID;
-	argtypes[1] = TEXTOID;
-	argtypes[2] = TIMESTAMPTZOID;
-	ingest_plans.state_before_closed_days = prepare_kept_plan(
-		"SELECT EXISTS (SELECT FROM mailstatus.recipient r WHERE r.message_id OPERATOR(pg_catalog.=) $1 "
-		"AND r.email OPERATOR(pg_catalog.=) $2 AND r.first_event_at OPERATOR(pg_catalog.<) $3)", 3, argtypes);
+		1, &argtype);
 	ingest_plans.event_relid = event_relid;
-	ingest_plans.rejected_relid = rejected_relid;
 }
 
 /* A time as text in UTC, whatever the session's time zone: the reasons stored say the same to everyone. */
@@ -314,7 +394,12 @@ attribute_async_bounce(MappedEvent *row)
 		return;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ingest_plans_refresh();
+	if (ingest_plans.attribute_bounce == NULL)
+	{
+		Oid			argtypes[2] = {TEXTOID, TIMESTAMPTZOID};
+
+		ingest_plans.attribute_bounce = prepare_kept_plan("SELECT mailstatus.attributed_message_id($1, $2)", 2, argtypes);
+	}
 	args[0] = row->values[EVENT_COL_EMAIL];
 	args[1] = row->values[EVENT_COL_OCCURRED_AT];
 	if (SPI_execute_plan(ingest_plans.attribute_bounce, args, NULL, true, 1) != SPI_OK_SELECT)
@@ -348,7 +433,14 @@ reject_if_on_closed_days(IngestBatch *batch, MappedEvent *row)
 		return;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ingest_plans_refresh();
+	if (ingest_plans.state_before_closed_days == NULL)
+	{
+		Oid			argtypes[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
+
+		ingest_plans.state_before_closed_days = prepare_kept_plan(
+			"SELECT EXISTS (SELECT FROM mailstatus.recipient r WHERE r.message_id OPERATOR(pg_catalog.=) $1 "
+			"AND r.email OPERATOR(pg_catalog.=) $2 AND r.first_event_at OPERATOR(pg_catalog.<) $3)", 3, argtypes);
+	}
 	args[0] = row->nulls[EVENT_COL_ATTRIBUTED_MESSAGE_ID] ? row->values[EVENT_COL_MESSAGE_ID] :
 		row->values[EVENT_COL_ATTRIBUTED_MESSAGE_ID];
 	args[1] = row->values[EVENT_COL_EMAIL];
@@ -497,6 +589,18 @@ store_rejects(IngestBatch *batch)
 	RejectedElement *entry;
 	int			i = 0;
 
+	if (ingest_plans.insert_rejects == NULL)
+	{
+		Oid			argtypes[3] = {TEXTARRAYOID, TEXTARRAYOID, get_array_type(JSONBOID)};
+
+		ingest_plans.insert_rejects = prepare_kept_plan(
+			"INSERT INTO mailstatus.rejected_event (element_key, reason, element) "
+			"SELECT r.element_key, r.reason, r.element "
+			"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
+			"AS r(element_key, reason, element) "
+			"ON CONFLICT ON CONSTRAINT rejected_event_element_key DO NOTHING",
+			3, argtypes);
+	}
 	hash_seq_init(&scan, batch->rejects);
 	while ((entry = hash_seq_search(&scan)) != NULL)
 		sorted[i++] = entry;
@@ -569,6 +673,41 @@ merge_new_events(ArrayBuildState *new_events)
 }
 
 /*
+ * Locks the event table for the store and makes sure the batch's rows fit
+ * it.  An update that committed while this call waited (for send or
+ * rejected_event) may have added or dropped other columns, which leaves the
+ * rows as they are; when it made the table again, or moved or retyped a
+ * column ingest writes, the call is refused once, and the next one maps its
+ * events for the table as it is.
+ */
+static void
+lock_event_table_for_store(IngestBatch *batch)
+{
+	Oid			event_relid = checked_event_table(RowExclusiveLock);
+	bool		fits = event_relid == batch->event_relid;
+
+	if (fits)
+	{
+		TupleDesc	rowdesc = lookup_rowtype_tupdesc(get_rel_type_id(event_relid), -1);
+		int			attnum_of_column[EVENT_NCOLUMNS];
+
+		event_columns_of(rowdesc, attnum_of_column);
+		for (int c = 0; c < EVENT_NCOLUMNS; c++)
+			fits = fits && attnum_of_column[c] == batch->attnum_of_column[c] &&
+				TupleDescAttr(rowdesc, attnum_of_column[c])->atttypid ==
+				TupleDescAttr(batch->rowdesc, attnum_of_column[c])->atttypid;
+		ReleaseTupleDesc(rowdesc);
+	}
+	if (!fits)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("mailstatus.event changed while this call waited"),
+				 errdetail("An update made the table again, or changed a column ingest writes, after the call had mapped its events."),
+				 errhint("Post again: the next call maps its events for the table as it is.")));
+	event_plans_for(event_relid);
+}
+
+/*
  * Stores a batch: rejects first (once each), then events in key order, chunk
  * by chunk, then the new ones merged into the state at once.
  */
@@ -582,9 +721,10 @@ ingest_batch_store(IngestBatch *batch)
 		return counts;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ingest_plans_refresh();
 	if (batch->nrejected > 0)
 		store_rejects(batch);
+	if (batch->nevents > 0)
+		lock_event_table_for_store(batch);
 	qsort(batch->events, batch->nevents, sizeof(StoredEvent), stored_event_compare);
 	new_events = initArrayResult(batch->rowdesc->tdtypeid, CurrentMemoryContext, true);
 	for (int start = 0; start < batch->nevents; start += INGEST_CHUNK_ROWS)
@@ -604,20 +744,16 @@ ingest_batch_store(IngestBatch *batch)
 /*
  * Refuses an entry point that cannot check signatures once signing is
  * configured: while mailstatus.webhook_key holds any key (active or not),
- * only signed raw bodies are taken. An older schema is refused first (it may
- * predate the key table).
+ * only signed raw bodies are taken. A schema this library cannot work with is
+ * refused first (an older one may predate the key table).
  */
 void
 ingest_refuse_when_signing(const char *function)
 {
-	Oid			event_relid = mailstatus_table_oid("event");
-	TupleDesc	rowdesc = lookup_rowtype_tupdesc_copy(get_rel_type_id(event_relid), -1);
-	int			attnum_of_column[EVENT_NCOLUMNS];
 	bool		isnull;
 	bool		keyed;
 
-	require_current_layout(event_relid, rowdesc, attnum_of_column);
-	FreeTupleDesc(rowdesc);
+	ingest_require_schema();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	keyed = DatumGetBool(spi_value("SELECT EXISTS (SELECT FROM mailstatus.webhook_key)", &isnull));
@@ -630,7 +766,11 @@ ingest_refuse_when_signing(const char *function)
 				 errhint("Pass the raw body and SendGrid's signature headers to ingest_sendgrid_webhook; the owner turns signing off by deleting the keys.")));
 }
 
-/* Returns the counts as the one row of a TABLE(stored, duplicates, rejected) function. */
+/*
+ * Returns the counts as the one row of a TABLE(stored, duplicates, rejected)
+ * function, in the row type the caller expects: the function itself may have
+ * been dropped and made again while the call waited for a lock.
+ */
 Datum
 ingest_counts_result(FunctionCallInfo fcinfo, IngestCounts counts)
 {
@@ -638,7 +778,7 @@ ingest_counts_result(FunctionCallInfo fcinfo, IngestCounts counts)
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
-	InitMaterializedSRF(fcinfo, 0);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	values[0] = Int32GetDatum(counts.stored);
 	values[1] = Int32GetDatum(counts.duplicates);
 	values[2] = Int32GetDatum(counts.rejected);

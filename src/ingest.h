@@ -47,6 +47,7 @@ typedef struct IngestBatch
 	TimestampTz closed_until;
 	MemoryContext scratch;
 	MemoryContext rows;			/* the events' tuples and sort keys, packed densely */
+	Oid			event_relid;	/* the event table the rows are formed for */
 	TupleDesc	rowdesc;
 	int			attnum_of_column[EVENT_NCOLUMNS];
 	StoredEvent *events;
@@ -60,6 +61,7 @@ typedef struct IngestBatch
 /* Deepest JSON nesting a body may have, on every path; SendGrid's events nest 3 deep. */
 #define BODY_MAX_DEPTH 64
 
+extern void ingest_require_schema(void);
 extern void ingest_batch_init(IngestBatch *batch, const char *function);
 extern void ingest_batch_add(IngestBatch *batch, Jsonb *element);
 extern void ingest_batch_add_reject(IngestBatch *batch, Jsonb *element, const char *reason);

@@ -126,6 +126,7 @@ ingest_sendgrid_webhook(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("webhook body must not be NULL")));
 	require_utf8("ingest_sendgrid_webhook");
+	ingest_require_schema();
 	body = PG_GETARG_TEXT_PP(0);
 	authenticate_webhook(VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body),
 						 PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)),

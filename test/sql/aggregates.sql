@@ -47,28 +47,28 @@ SELECT mail_status_reached_at('sent', '20000-01-01 00:00+00'::timestamptz);
 
 -- latest_value: the value at the latest time; ties go to the larger value.
 SELECT latest_value(v, t::timestamptz)
-  FROM (VALUES ('first', '2024-01-01'), ('last', '2024-01-03'), ('middle', '2024-01-02')) x(v, t);
-SELECT latest_value(v, '2024-01-01'::timestamptz) FROM (VALUES ('a'), ('c'), ('b')) x(v);
-SELECT latest_value(v, '2024-01-01'::timestamptz) FROM (VALUES ('ab'), ('abc'), ('a')) x(v);
+  FROM (VALUES ('first', '2024-01-01 00:00+00'), ('last', '2024-01-03 00:00+00'), ('middle', '2024-01-02 00:00+00')) x(v, t);
+SELECT latest_value(v, '2024-01-01 00:00+00'::timestamptz) FROM (VALUES ('a'), ('c'), ('b')) x(v);
+SELECT latest_value(v, '2024-01-01 00:00+00'::timestamptz) FROM (VALUES ('ab'), ('abc'), ('a')) x(v);
 SELECT latest_value(v, t::timestamptz)
-  FROM (VALUES (NULL, '2024-01-05'), ('kept', '2024-01-01'), ('no time', NULL)) x(v, t);
+  FROM (VALUES (NULL, '2024-01-05 00:00+00'), ('kept', '2024-01-01 00:00+00'), ('no time', NULL)) x(v, t);
 SELECT latest_value(v::text, now()) FROM (SELECT 1 WHERE false) x(v);
 SELECT latest_value(v::jsonb, t::timestamptz)
-  FROM (VALUES ('{"a": 1}', '2024-01-01'), ('{"b": 2}', '2024-01-02')) x(v, t);
+  FROM (VALUES ('{"a": 1}', '2024-01-01 00:00+00'), ('{"b": 2}', '2024-01-02 00:00+00')) x(v, t);
 -- In a GROUP BY, per group.
 SELECT g, latest_value(v, t::timestamptz)
-  FROM (VALUES (1, 'x', '2024-01-01'), (1, 'y', '2024-01-02'), (2, 'z', '2024-01-01')) x(g, v, t)
+  FROM (VALUES (1, 'x', '2024-01-01 00:00+00'), (1, 'y', '2024-01-02 00:00+00'), (2, 'z', '2024-01-01 00:00+00')) x(g, v, t)
  GROUP BY g ORDER BY g;
 
 -- latest_timed_value is latest_value's state: the value with its time; latest_value is its
 -- final function applied.
 SELECT latest_timed_value(v, t::timestamptz)
-  FROM (VALUES ('first', '2024-01-01'), ('last', '2024-01-03'), ('middle', '2024-01-02')) x(v, t);
+  FROM (VALUES ('first', '2024-01-01 00:00+00'), ('last', '2024-01-03 00:00+00'), ('middle', '2024-01-02 00:00+00')) x(v, t);
 SELECT latest_timed_value(v::jsonb, t::timestamptz)
-  FROM (VALUES ('{"a": 1}', '2024-01-01'), ('[1, "x"]', '2024-01-03')) x(v, t);
+  FROM (VALUES ('{"a": 1}', '2024-01-01 00:00+00'), ('[1, "x"]', '2024-01-03 00:00+00')) x(v, t);
 SELECT timed_value_text(latest_timed_value(v, t::timestamptz)) = latest_value(v, t::timestamptz) AS text_final,
        timed_value_at(latest_timed_value(v, t::timestamptz)) AS at
-  FROM (VALUES ('first', '2024-01-01'), ('last', '2024-01-03 12:00')) x(v, t);
+  FROM (VALUES ('first', '2024-01-01 00:00+00'), ('last', '2024-01-03 12:00+00')) x(v, t);
 -- No rows, or only NULLs: no state.
 SELECT latest_timed_value(v, now()) IS NULL AS no_rows FROM (SELECT 'x' WHERE false) x(v);
 SELECT latest_timed_value(v, t) IS NULL AS only_nulls
@@ -80,9 +80,9 @@ CREATE TABLE timed_sample (id int, v timed_value);
 INSERT INTO timed_sample VALUES
   (1, '{"at": "2024-01-01 10:00:00.5+02", "text": "a \"quoted\" \\ back\/slash, é, \u00e9 and\na line break"}'),
   (2, '{"jsonb": {"b": [1, 2.50, null, true], "a": "x"}, "at": "2024-01-01T00:00:00Z"}'),
-  (3, '{"at": "2024-01-01", "jsonb": "s"}'),
-  (4, '{"at": "2024-01-01", "text": "s"}'),
-  (5, '{"at": "2024-01-01", "jsonb": null}'),
+  (3, '{"at": "2024-01-01 00:00+00", "jsonb": "s"}'),
+  (4, '{"at": "2024-01-01 00:00+00", "text": "s"}'),
+  (5, '{"at": "2024-01-01 00:00+00", "jsonb": null}'),
   (6, '{"at": "infinity", "text": ""}'),
   (7, NULL);
 SELECT id, v FROM timed_sample ORDER BY id;
@@ -173,13 +173,13 @@ SELECT count(*) AS stored_bad FROM timed_bad;
 -- whatever the order of its arguments. NULL is no state.
 CREATE TABLE timed_pairs AS
 SELECT a.id AS a_id, b.id AS b_id, a.v AS a, b.v AS b
-  FROM (VALUES (1, '{"at": "2024-01-01", "text": "b"}'::timed_value), (2, '{"at": "2024-01-01", "text": "ab"}'),
-               (3, '{"at": "2024-01-01", "text": "b!"}'), (4, '{"at": "2024-01-01", "jsonb": "b"}'),
-               (5, '{"at": "2024-01-02", "text": "a"}'), (6, '{"at": "2023-12-31", "jsonb": {"z": 1}}'),
+  FROM (VALUES (1, '{"at": "2024-01-01 00:00-08", "text": "b"}'::timed_value), (2, '{"at": "2024-01-01 00:00-08", "text": "ab"}'),
+               (3, '{"at": "2024-01-01 00:00-08", "text": "b!"}'), (4, '{"at": "2024-01-01 00:00-08", "jsonb": "b"}'),
+               (5, '{"at": "2024-01-02 00:00-08", "text": "a"}'), (6, '{"at": "2023-12-31 00:00-08", "jsonb": {"z": 1}}'),
                (7, NULL)) a(id, v),
-       (VALUES (1, '{"at": "2024-01-01", "text": "b"}'::timed_value), (2, '{"at": "2024-01-01", "text": "ab"}'),
-               (3, '{"at": "2024-01-01", "text": "b!"}'), (4, '{"at": "2024-01-01", "jsonb": "b"}'),
-               (5, '{"at": "2024-01-02", "text": "a"}'), (6, '{"at": "2023-12-31", "jsonb": {"z": 1}}'),
+       (VALUES (1, '{"at": "2024-01-01 00:00-08", "text": "b"}'::timed_value), (2, '{"at": "2024-01-01 00:00-08", "text": "ab"}'),
+               (3, '{"at": "2024-01-01 00:00-08", "text": "b!"}'), (4, '{"at": "2024-01-01 00:00-08", "jsonb": "b"}'),
+               (5, '{"at": "2024-01-02 00:00-08", "text": "a"}'), (6, '{"at": "2023-12-31 00:00-08", "jsonb": {"z": 1}}'),
                (7, NULL)) b(id, v);
 SELECT count(*) AS pairs,
        count(*) FILTER (WHERE timed_value_merge(a, b)::text IS DISTINCT FROM timed_value_merge(b, a)::text) AS order_matters
@@ -187,7 +187,7 @@ SELECT count(*) AS pairs,
 SELECT a_id, b_id, timed_value_merge(a, b) FROM timed_pairs WHERE a_id < b_id AND a_id IN (1, 5, 7) ORDER BY 1, 2;
 -- Merging the states of any split of the rows gives the state of all of them.
 CREATE TABLE timed_rows AS
-SELECT g, 'value ' || (g * 7) % 13 AS v, '2024-01-01'::timestamptz + ((g * 5) % 11) * interval '1 hour' AS at
+SELECT g, 'value ' || (g * 7) % 13 AS v, '2024-01-01 00:00-08'::timestamptz + ((g * 5) % 11) * interval '1 hour' AS at
   FROM generate_series(1, 200) g;
 SELECT count(*) AS splits_differing FROM (
   SELECT k, timed_value_merge(latest_timed_value(v, at) FILTER (WHERE g % k = 0),
@@ -202,7 +202,7 @@ DROP TABLE timed_sample, timed_copy, timed_bad, timed_pairs, timed_rows;
 -- mail_status_reached_at_final read it; mail_status_reached_at_combine merges states.
 CREATE TABLE reached_rows AS
 SELECT g, (ARRAY['sent','deferred','delivered','opened','clicked'])[1 + (g * 7) % 5]::mail_status AS s,
-       '2024-01-01'::timestamptz + ((g * 13) % 17) * interval '1 minute' AS at
+       '2024-01-01 00:00-08'::timestamptz + ((g * 13) % 17) * interval '1 minute' AS at
   FROM generate_series(1, 100) g;
 SELECT mail_status_reached_status(mail_status_reached_state(s, at)) AS status,
        mail_status_reached_at_final(mail_status_reached_state(s, at)) AS reached_at,

@@ -134,3 +134,26 @@ SELECT count(*) FROM event WHERE sg_event_id LIKE 'bulk-%';
 SELECT count(*) AS recipients FROM recipient WHERE message_id LIKE 'Bulk%';
 -- The state is what a recomputation over the events gives.
 SELECT * FROM state_differences();
+
+-- Values posted in forms other than their column's (numbers as strings, strings as numbers,
+-- leading zeros, ids posted as numbers, upper case, a fraction of zero): each column holds the
+-- value normalized, and event_payload gives the event back exactly as posted.
+CREATE TEMP TABLE odd_forms (label text, element jsonb);
+INSERT INTO odd_forms VALUES
+  ('asm_group_id as a string with leading zeros', '{"email":"f1@example.com","timestamp":1700000000,"event":"open","sg_event_id":"of-1","asm_group_id":"007"}'),
+  ('asm_group_id negative', '{"email":"f1@example.com","timestamp":1700000000,"event":"open","sg_event_id":"of-2","asm_group_id":-5}'),
+  ('attempt as a number', '{"email":"f1@example.com","timestamp":1700000000,"event":"deferred","sg_event_id":"of-3","attempt":2}'),
+  ('attempt with a leading zero', '{"email":"f1@example.com","timestamp":1700000000,"event":"deferred","sg_event_id":"of-4","attempt":"02"}'),
+  ('sg_event_id as a number', '{"email":"f1@example.com","timestamp":1700000000,"event":"open","sg_event_id":12345}'),
+  ('sg_message_id as a number', '{"email":"f1@example.com","timestamp":1700000000,"event":"open","sg_event_id":"of-6","sg_message_id":42}'),
+  ('status and ip as numbers', '{"email":"f1@example.com","timestamp":1700000000,"event":"bounce","sg_event_id":"of-7","status":550,"ip":127}'),
+  ('timestamp with a fraction of zero', '{"email":"f1@example.com","timestamp":1700000000.0,"event":"open","sg_event_id":"of-8"}'),
+  ('timestamp as a string with a leading zero', '{"email":"f1@example.com","timestamp":"01700000000","event":"open","sg_event_id":"of-9"}'),
+  ('sg_machine_open in capitals', '{"email":"f1@example.com","timestamp":1700000000,"event":"open","sg_event_id":"of-10","sg_machine_open":"TRUE"}'),
+  ('event and email in capitals', '{"email":"F1@Example.COM","timestamp":1700000000,"event":"OPEN","sg_event_id":"of-11"}'),
+  ('category as a number', '{"email":"f1@example.com","timestamp":1700000000,"event":"open","sg_event_id":"of-12","category":2023}');
+SELECT * FROM ingest_sendgrid_event((SELECT jsonb_agg(element ORDER BY label) FROM odd_forms));
+SELECT o.label, e.message_id, e.asm_group_id, e.attempt, e.sg_event_id, e.smtp_status, e.ip, e.occurred_at, e.machine_open,
+       e.email, e.event, e.category, e.event_payload = o.element AS given_back_as_posted
+  FROM odd_forms o JOIN event e ON e.content_hash = content_hash(o.element)
+ ORDER BY o.label;

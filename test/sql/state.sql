@@ -105,6 +105,27 @@ SELECT stored FROM ingest_sendgrid_event('[{"email":"d@example.com","timestamp":
 SELECT stored FROM ingest_sendgrid_event('[{"email":"c@example.com","timestamp":1700000400,"event":"click","sg_event_id":"c5","sg_message_id":"C1.filter.0"}]');
 SELECT row_number() OVER (ORDER BY id) AS change, message_id, email, old_status, new_status, status_at FROM status_change ORDER BY id;
 SELECT message_id, email, status, opens, machine_opens, clicks FROM recipient_status ORDER BY 1, 2;
+-- The status a change leaves is the one the ingesting session counted: with machine opens
+-- counted, a machine open makes m1 opened (from delivered) and its click leaves opened; without,
+-- m2's machine open changes nothing and its click leaves delivered.
+SELECT stored FROM ingest_sendgrid_event('[{"email":"m1@example.com","timestamp":1700000000,"event":"delivered","sg_event_id":"m1a","sg_message_id":"M1.filter.0"},
+  {"email":"m2@example.com","timestamp":1700000000,"event":"delivered","sg_event_id":"m2a","sg_message_id":"M1.filter.0"}]');
+SET mailstatus.count_machine_opens = on;
+SELECT stored FROM ingest_sendgrid_event('[{"email":"m1@example.com","timestamp":1700000100,"event":"open","sg_machine_open":true,"sg_event_id":"m1b","sg_message_id":"M1.filter.0"}]');
+RESET mailstatus.count_machine_opens;
+SELECT stored FROM ingest_sendgrid_event('[{"email":"m2@example.com","timestamp":1700000100,"event":"open","sg_machine_open":true,"sg_event_id":"m2b","sg_message_id":"M1.filter.0"}]');
+SET mailstatus.count_machine_opens = on;
+SELECT stored FROM ingest_sendgrid_event('[{"email":"m1@example.com","timestamp":1700000200,"event":"click","sg_event_id":"m1c","sg_message_id":"M1.filter.0"}]');
+RESET mailstatus.count_machine_opens;
+SELECT stored FROM ingest_sendgrid_event('[{"email":"m2@example.com","timestamp":1700000200,"event":"click","sg_event_id":"m2c","sg_message_id":"M1.filter.0"}]');
+SELECT email, old_status, new_status, status_at FROM status_change WHERE message_id = 'M1' ORDER BY id;
+-- ... and the other way round: m3's machine open posted without counting them, its click with.
+SELECT stored FROM ingest_sendgrid_event('[{"email":"m3@example.com","timestamp":1700000000,"event":"delivered","sg_event_id":"m3a","sg_message_id":"M3.filter.0"},
+  {"email":"m3@example.com","timestamp":1700000100,"event":"open","sg_machine_open":true,"sg_event_id":"m3b","sg_message_id":"M3.filter.0"}]');
+SET mailstatus.count_machine_opens = on;
+SELECT stored FROM ingest_sendgrid_event('[{"email":"m3@example.com","timestamp":1700000200,"event":"click","sg_event_id":"m3c","sg_message_id":"M3.filter.0"}]');
+RESET mailstatus.count_machine_opens;
+SELECT email, old_status, new_status FROM status_change WHERE message_id = 'M3' ORDER BY id;
 
 -- Custom args that change for a recipient: each value is found, the first (the send's) too.
 SELECT record_send('CA1', ARRAY['ca@example.com'], '{"crm_record":"A"}', '2023-11-14 21:00+00');
@@ -121,7 +142,7 @@ SELECT count(*) AS differences FROM state_differences();
 SELECT record_send('F1', ARRAY['old@example.com'], '{"record_id":"REC-F"}', '2023-10-01 00:00+00');
 SELECT stored FROM ingest_sendgrid_event('[{"email":"old@example.com","timestamp":1696150000,"event":"bounce","type":"bounce","sg_event_id":"f1","sg_message_id":"F1.filter.0"}]');
 SELECT * FROM deliverability_daily ORDER BY day;
-SELECT forget_recipients('2023-11-01') AS forgotten;
+SELECT forget_recipients('2023-11-01 00:00+00') AS forgotten;
 SELECT message_id, email FROM recipient ORDER BY 1, 2;
 SELECT count(*) AS sends_left FROM send WHERE message_id = 'F1';
 SELECT count(*) AS custom_args_left FROM message_custom_args WHERE message_id = 'F1';

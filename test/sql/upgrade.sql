@@ -138,8 +138,25 @@ CREATE FUNCTION pg_temp.reads_0_3() RETURNS TABLE (kind text, item jsonb) LANGUA
                       'fay@example.com', 'hal@example.com', 'nobody@example.com']) AS a $$;
 INSERT INTO reads_at SELECT '0.3.0', r.* FROM pg_temp.reads_0_3() r;
 
+-- What the conversion to 0.4.0 must keep of each event, beyond the event as posted: when it
+-- occurred and was received, its message and address, its name.
+CREATE TEMP TABLE events_at_0_3 AS
+SELECT e.event_key AS key, e.occurred_at, e.received_at, e.message_id, e.email, e.event, e.payload FROM mailstatus.event e;
+
 ALTER EXTENSION mailstatus UPDATE TO '0.4.0';
 SELECT extversion FROM pg_extension WHERE extname = 'mailstatus';
+-- Each event kept, every one of those under its key (an async bounce's message: '' still,
+-- attributed apart).
+SELECT count(*) AS events_at_0_3,
+       count(*) FILTER (WHERE n.key IS NOT NULL) AS kept_whole
+  FROM events_at_0_3 o
+  LEFT JOIN (SELECT mailstatus.event_key(e) AS key, e.occurred_at, e.received_at, e.message_id, e.email, e.event,
+                    mailstatus.event_payload(e) AS payload FROM mailstatus.event e) n
+    ON n.key = o.key AND n.occurred_at = o.occurred_at AND n.received_at = o.received_at AND n.message_id = o.message_id
+   AND n.email = o.email AND n.event = o.event AND n.payload = o.payload;
+SELECT count(*) AS converted_events, count(DISTINCT e.content_hash) AS distinct_hashes,
+       count(*) FILTER (WHERE e.content_hash = mailstatus.content_hash(mailstatus.event_payload(e))) AS hashed_as_posted
+  FROM mailstatus.event e;
 -- Every read of 0.3.0 is the same, each event as posted under its key, but for what 0.4.0
 -- means to change: the async bounce that named no message is attributed to the send it
 -- answers (hal's, U6, 50 minutes before it); a recipient counts under the categories and the

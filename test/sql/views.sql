@@ -86,3 +86,24 @@ SELECT bool_or(p ~ 'recipient_email_idx') AS by_email_index, bool_or(p ~ 'Seq Sc
 SELECT normalize_email('  Ann@Example.COM '), normalize_email('ÄNN@example.com'),
        normalize_email(E'\u00a0bob@example.com\u00a0'), normalize_email(E'bo\u200bb@example.com\ufeff');
 SELECT status_label FROM recipient_status WHERE message_id = 'InvMsg42' AND email = normalize_email('ANN@EXAMPLE.COM');
+
+-- An async bounce's custom args and attribution: SendGrid repeats the send's custom args on it
+-- but names no message. It counts under the address's latest send within the 72 hours before
+-- it (not a later send, not one 72 hours or more before): its custom args become that
+-- recipient's latest and are found by recipient_status_for, and nothing of it is kept under
+-- message ''. With no send in the window it stays under message ''.
+SELECT record_send('Job8', ARRAY['dee@example.com'], '{"job_id": "J-8"}', '2023-11-14 19:00+00');
+SELECT record_send('Job9', ARRAY['dee@example.com'], '{"job_id": "J-9"}', '2023-11-14 20:00+00');
+SELECT record_send('Job10', ARRAY['dee@example.com'], '{"job_id": "J-10"}', '2023-11-14 23:00+00');
+SELECT record_send('Edge71', ARRAY['edge71@example.com'], '{}', '2023-11-11 22:13:21+00');
+SELECT record_send('Edge72', ARRAY['edge72@example.com'], '{}', '2023-11-11 22:13:20+00');
+SELECT * FROM ingest_sendgrid_event($$[
+  {"email": "dee@example.com", "timestamp": 1700000000, "event": "bounce", "sg_event_id": "v20", "reason": "mailbox full", "job_id": "J-9", "attempt_note": "async"},
+  {"email": "edge71@example.com", "timestamp": 1700000000, "event": "bounce", "sg_event_id": "v21"},
+  {"email": "edge72@example.com", "timestamp": 1700000000, "event": "bounce", "sg_event_id": "v22"}]$$);
+SELECT e.sg_event_id, e.message_id, e.attributed_message_id, e.custom_args FROM event e WHERE e.sg_event_id IN ('v20', 'v21', 'v22') ORDER BY 1;
+SELECT message_id, email, status, reason, custom_args FROM recipient_status
+ WHERE email IN ('dee@example.com', 'edge71@example.com', 'edge72@example.com') ORDER BY 2, 1;
+SELECT message_id, custom_args FROM message_custom_args WHERE message_id IN ('Job8', 'Job9', 'Job10', '') ORDER BY 1, 2::text;
+SELECT message_id, email, status FROM recipient_status_for('{"attempt_note": "async"}');
+SELECT count(*) AS differences FROM state_differences();

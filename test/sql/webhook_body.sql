@@ -211,3 +211,32 @@ SELECT * FROM ingest_sendgrid_webhook((
                                   g, 1700010000 + g, g, g / 4, repeat('x', 100)), E',\r\n') || ']'
     FROM generate_series(1, 20000) g));
 SELECT count(*) FROM event WHERE sg_event_id LIKE 'raw-bulk-%';
+
+-- The edges of JSON's escape ranges, in a string of an event: raw bytes below 0x20 are refused
+-- and 0x20 taken; \u0000 refused and \u0001 taken; a high surrogate (\ud800 to \udbff) taken
+-- only followed by a low one (\udc00 to \udfff), the last code points below and above the
+-- surrogates taken, a surrogate alone or in the wrong order refused; upper- and lower-case hex
+-- alike. Each path (raw body, text, jsonb) gives the same outcome, and where the event is
+-- stored the value is the one PostgreSQL's JSON parser reads.
+CREATE TEMP TABLE escape_edge (label text, string text);
+INSERT INTO escape_edge VALUES
+  ('raw 0x1f', E'a\x1fb'), ('raw 0x20', 'a b'), ('raw 0x7f', E'a\x7fb'),
+  ('\u0000', 'a\u0000b'), ('\u0001', 'a\u0001b'), ('\u001f', 'a\u001fb'), ('\u007f', '\u007f'), ('\u0080', '\u0080'),
+  ('\u07ff', '\u07ff'), ('\u0800', '\u0800'), ('\ud7ff', '\ud7ff'), ('\ue000', '\ue000'), ('\uffff', '\uffff'),
+  ('\ud800\udc00', '\ud800\udc00'), ('\udbff\udfff', '\udbff\udfff'), ('\uD83D\uDE00', '\uD83D\uDE00'),
+  ('\ud800 alone', '\ud800'), ('\udbff at the end', 'a\udbff'), ('\udc00 alone', '\udc00'), ('\udfff alone', '\udfff'),
+  ('\udc00\ud800 (low first)', '\udc00\ud800'), ('\ud800\ud800 (two high)', '\ud800\ud800'), ('\ud800\u0041', '\ud800\u0041'),
+  ('\u12 (short)', '\u12'), ('\u12g4 (not hex)', '\u12g4');
+CREATE FUNCTION pg_temp.escape_body(label text, string text, path text) RETURNS text LANGUAGE sql AS $$
+  SELECT format('[{"email":"esc@example.com","timestamp":1700000000,"event":"open","sg_event_id":"esc-%s-%s","note":"%s"}]',
+                md5(label), path, string) $$;
+SELECT label, pg_temp.outcome('webhook', pg_temp.escape_body(label, string, 'webhook')) AS webhook,
+       pg_temp.outcome('text', pg_temp.escape_body(label, string, 'text')) AS text,
+       pg_temp.outcome('jsonb', pg_temp.escape_body(label, string, 'jsonb')) AS jsonb
+  FROM escape_edge ORDER BY label COLLATE "C";
+-- Stored by every path with the value the jsonb parser reads.
+SELECT x.label, count(e.*) AS stored_by_paths,
+       bool_and(e.custom_args ->> 'note' = (pg_temp.escape_body(x.label, x.string, 'jsonb')::jsonb -> 0 ->> 'note')) AS value_as_jsonb_reads
+  FROM escape_edge x
+  JOIN event e ON e.sg_event_id LIKE 'esc-' || md5(x.label) || '-%'
+ GROUP BY x.label ORDER BY x.label COLLATE "C";

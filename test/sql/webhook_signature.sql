@@ -63,6 +63,18 @@ SELECT sendgrid_public_key_is_valid(:'pubkey') AS p256, sendgrid_public_key_is_v
 \set VERBOSITY terse
 INSERT INTO webhook_key (public_key, label) VALUES ('aGVsbG8=', 'junk');
 \set VERBOSITY default
+-- The key's DER and nothing after it: one byte more (a zero, or the key's first byte), or the
+-- DER cut by one, is not a key: for the check, for verification (22023) and for the table.
+SELECT v.label, sendgrid_public_key_is_valid(v.key) AS valid
+  FROM (VALUES ('the key', :'pubkey'),
+               ('the key, a zero byte after', encode(decode(:'pubkey', 'base64') || '\x00'::bytea, 'base64')),
+               ('the key, its first byte after', encode(decode(:'pubkey', 'base64') || substr(decode(:'pubkey', 'base64'), 1, 1), 'base64')),
+               ('the key cut by one byte', encode(substr(decode(:'pubkey', 'base64'), 1, length(decode(:'pubkey', 'base64')) - 1), 'base64')))
+       AS v(label, key) ORDER BY 1;
+SELECT verify_sendgrid_signature(encode(decode(:'pubkey', 'base64') || '\x00'::bytea, 'base64'), bytes, :'fixed_sig', :'fixed_ts') FROM body;
+\set VERBOSITY terse
+INSERT INTO webhook_key (public_key, label) VALUES (encode(decode(:'pubkey', 'base64') || '\x00'::bytea, 'base64'), 'trailing byte');
+\set VERBOSITY default
 
 -- The same key as PEM (what openssl writes by default) is a key too, with any line ends and
 -- blanks around it, and verifies what its base64 form verifies.
