@@ -22,14 +22,15 @@ DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql sql/$(EXTE
 REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects \
           message_id_and_timestamps views order_independence triggers \
           webhook_signature webhook_body webhook_leaks hostile_input differential_fuzz roles privileges forged_values \
-          hostile_schema state suppression recipient_events deliverability partitions partman citus_rules upgrade \
+          hostile_schema state state_edges input_edges suppression recipient_events deliverability partitions partman citus_rules upgrade \
           upgrade_repairs upgrade_partman upgrade_dump_registration upgrade_counters schema_equivalence
 REGRESS_OPTS = --inputdir=test --temp-instance=./tmp_check --temp-config=test/regress.conf
 
 # Concurrency: test/specs/*.spec against test/expected/*.out.
 ISOLATION = concurrent_ingest ingest_while_reading status_notifications retention_while_ingesting \
             concurrent_state_exact ingest_deadlock_order retention_lock_timeout create_partitions_lock_timeout \
-            notification_privacy ingest_deadlock_large_posts update_under_live_connection
+            notification_privacy ingest_deadlock_large_posts update_under_live_connection \
+            first_ingest_while_partitioning
 ISOLATION_OPTS = --inputdir=test --temp-instance=./tmp_check_iso --temp-config=test/regress.conf \
                  --load-extension=mailstatus
 

@@ -403,15 +403,129 @@ wire_tokener_new(int max_depth)
 	return tokener;
 }
 
+/* The code point of a surrogate pair written as two \u escapes at text[i], or 0 when none is there. */
+static uint32_t
+escaped_surrogate_pair(const char *text, size_t len, size_t i)
+{
+	int			high = unicode_escape_value(text, len, i);
+	int			low;
+
+	if (high < 0xD800 || high > 0xDBFF)
+		return 0;
+	low = unicode_escape_value(text, len, i + 6);
+	if (low < 0xDC00 || low > 0xDFFF)
+		return 0;
+	return 0x10000 + ((uint32_t) (high - 0xD800) << 10) + (uint32_t) (low - 0xDC00);
+}
+
 /*
- * Parses one element, text[0..len), with json-c (strict JSON; text in a UTF8
- * database is valid UTF-8 already).  Returns whether it parsed, with the tree
- * in *root (which the caller puts; NULL is JSON's null), or json-c's error
- * and where parsing stopped within the element.
+ * The length of the unit of a JSON text at text[i]: 12 for a surrogate pair
+ * written as two \u escapes inside a string (*code_point set), 2 for any other
+ * escape, else 1 (*code_point 0); *in_string follows the quotes.
  */
-bool
-wire_parse_element(struct json_tokener *tokener, const char *text, size_t len,
-				   struct json_object **root, int *error, size_t *parse_end)
+static size_t
+next_unit(const char *text, size_t len, size_t i, bool *in_string, uint32_t *code_point)
+{
+	*code_point = 0;
+	if (!*in_string)
+	{
+		*in_string = text[i] == '"';
+		return 1;
+	}
+	if (text[i] == '"')
+	{
+		*in_string = false;
+		return 1;
+	}
+	if (text[i] != '\\')
+		return 1;
+	*code_point = escaped_surrogate_pair(text, len, i);
+	if (*code_point != 0)
+		return 12;
+	return i + 1 < len ? 2 : 1;
+}
+
+/*
+ * json-c (0.16 at least) decodes the surrogate pairs of 32 of the 1,024 high
+ * surrogates as U+FFFD: every code point whose low 16 bits lie in D800-DFFF,
+ * such as U+1D800, "\ud836\udc00" (its pull request 893).  So every pair a
+ * string of text[0..len) writes as two \u escapes is written here as its 4
+ * UTF-8 bytes instead, which json-c keeps as they are: *rewritten is a
+ * malloc'd, NUL-terminated copy of *rewritten_len bytes, or NULL when text
+ * holds no such pair.  Lone surrogates are left as they are (the scanner
+ * refuses them).  False when out of memory.
+ */
+static bool
+surrogate_pairs_as_utf8(const char *text, size_t len, char **rewritten, size_t *rewritten_len)
+{
+	bool		in_string = false;
+	uint32_t	code_point;
+	size_t		step;
+	char	   *out = NULL;
+	size_t		out_len = 0;
+
+	for (size_t i = 0; i < len; i += step)
+	{
+		step = next_unit(text, len, i, &in_string, &code_point);
+		if (code_point == 0)
+		{
+			if (out != NULL)
+			{
+				memcpy(out + out_len, text + i, step);
+				out_len += step;
+			}
+			continue;
+		}
+		if (out == NULL)
+		{
+			/* Each pair's 12 bytes become 4: the copy is never longer than the text. */
+			out = malloc(len + 1);
+			if (out == NULL)
+				return false;
+			memcpy(out, text, i);
+			out_len = i;
+		}
+		out[out_len++] = (char) (0xF0 | (code_point >> 18));
+		out[out_len++] = (char) (0x80 | ((code_point >> 12) & 0x3F));
+		out[out_len++] = (char) (0x80 | ((code_point >> 6) & 0x3F));
+		out[out_len++] = (char) (0x80 | (code_point & 0x3F));
+	}
+	if (out != NULL)
+		out[out_len] = '\0';
+	*rewritten = out;
+	*rewritten_len = out_len;
+	return true;
+}
+
+/*
+ * The offset in text of the byte at rewritten_offset of its rewrite by
+ * surrogate_pairs_as_utf8 (past the end by as much as that is).
+ */
+static size_t
+offset_before_rewrite(const char *text, size_t len, size_t rewritten_offset)
+{
+	bool		in_string = false;
+	uint32_t	code_point;
+	size_t		out_len = 0;
+	size_t		i = 0;
+
+	while (i < len && out_len < rewritten_offset)
+	{
+		size_t		step = next_unit(text, len, i, &in_string, &code_point);
+
+		out_len += code_point != 0 ? 4 : step;
+		i += step;
+	}
+	return out_len < rewritten_offset ? i + (rewritten_offset - out_len) : i;
+}
+
+/*
+ * Parses one element, text[0..len), with json-c as it is (see
+ * wire_parse_element).
+ */
+static bool
+parse_with_json_c(struct json_tokener *tokener, const char *text, size_t len,
+				  struct json_object **root, int *error, size_t *parse_end)
 {
 	json_tokener_reset(tokener);
 	if (len > 0 && (text[0] == '{' || text[0] == '['))
@@ -444,6 +558,36 @@ wire_parse_element(struct json_tokener *tokener, const char *text, size_t len,
 		return false;
 	}
 	return true;
+}
+
+/*
+ * Parses one element, text[0..len), with json-c (strict JSON; text in a UTF8
+ * database is valid UTF-8 already), its surrogate pairs decoded here (see
+ * surrogate_pairs_as_utf8).  Returns whether it parsed, with the tree in
+ * *root (which the caller puts; NULL is JSON's null), or json-c's error and
+ * where parsing stopped within the element.
+ */
+bool
+wire_parse_element(struct json_tokener *tokener, const char *text, size_t len,
+				   struct json_object **root, int *error, size_t *parse_end)
+{
+	char	   *rewritten;
+	size_t		rewritten_len;
+	bool		parsed;
+
+	if (!surrogate_pairs_as_utf8(text, len, &rewritten, &rewritten_len))
+	{
+		*root = NULL;
+		*error = WIRE_PARSE_OUT_OF_MEMORY;
+		*parse_end = 0;
+		return false;
+	}
+	if (rewritten == NULL)
+		return parse_with_json_c(tokener, text, len, root, error, parse_end);
+	parsed = parse_with_json_c(tokener, rewritten, rewritten_len, root, error, parse_end);
+	*parse_end = offset_before_rewrite(text, len, *parse_end);
+	free(rewritten);
+	return parsed;
 }
 
 /*

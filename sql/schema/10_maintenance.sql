@@ -1,6 +1,9 @@
 -- Maintenance: monthly partitions, retention, forgetting.  Owner only.
 -----------------------------------------------------------------------------
 
+-- Takes the retention window before the event table, the order of ingest and maintenance
+-- (lock_for_maintenance): ingest has read it FOR SHARE and maintenance locked it already, so
+-- for them it takes nothing new; any other caller takes it here, never after the event table.
 CREATE FUNCTION @extschema@.ensure_event_default_partition()
     RETURNS boolean
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -10,6 +13,7 @@ BEGIN
                   AND p.partdefid OPERATOR(pg_catalog.<>) 0) THEN
         RETURN false;
     END IF;
+    LOCK TABLE mailstatus.event_retention IN ROW SHARE MODE;
     LOCK TABLE mailstatus.event IN SHARE ROW EXCLUSIVE MODE;
     IF EXISTS (SELECT FROM pg_catalog.pg_partitioned_table p
                 WHERE p.partrelid OPERATOR(pg_catalog.=) 'mailstatus.event'::regclass
@@ -17,7 +21,7 @@ BEGIN
         RETURN false;
     END IF;
     CREATE TABLE mailstatus.event_default PARTITION OF mailstatus.event DEFAULT;
-    PERFORM mailstatus.add_event_partition_indexes('mailstatus.event_default');
+    PERFORM mailstatus.add_event_partition_primary_key('mailstatus.event_default');
     RETURN true;
 END $$;
 COMMENT ON FUNCTION @extschema@.ensure_event_default_partition() IS
@@ -29,7 +33,8 @@ REVOKE ALL ON FUNCTION @extschema@.ensure_event_default_partition() FROM PUBLIC;
 -- longer than lock_wait. Ingest reads the retention window first and the event table
 -- next; maintenance takes them in the same order. Making partitions also needs the default
 -- partition exclusively (ATTACH checks it holds no rows of the new month): taken here too,
--- within the same wait, so that no lock is left to wait for without a limit.
+-- within the same wait, so that no lock is left to wait for without a limit; or, when the
+-- table has no default partition yet, the table exclusively, which making one needs.
 CREATE FUNCTION @extschema@.lock_for_maintenance(lock_wait interval, event_mode text)
     RETURNS void
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -51,10 +56,12 @@ BEGIN
             LOCK TABLE mailstatus.event_retention IN EXCLUSIVE MODE;
             EXECUTE pg_catalog.format('LOCK TABLE mailstatus.event IN %s MODE', event_mode);
             IF event_mode OPERATOR(pg_catalog.=) 'SHARE ROW EXCLUSIVE' THEN
-                EXECUTE (SELECT pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', p.partdefid::regclass)
-                           FROM pg_catalog.pg_partitioned_table p
-                          WHERE p.partrelid OPERATOR(pg_catalog.=) 'mailstatus.event'::regclass
-                            AND p.partdefid OPERATOR(pg_catalog.<>) 0);
+                -- Read under the table's lock: nobody makes the default partition meanwhile.
+                EXECUTE COALESCE((SELECT pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', p.partdefid::regclass)
+                                    FROM pg_catalog.pg_partitioned_table p
+                                   WHERE p.partrelid OPERATOR(pg_catalog.=) 'mailstatus.event'::regclass
+                                     AND p.partdefid OPERATOR(pg_catalog.<>) 0),
+                                 'LOCK TABLE mailstatus.event IN ACCESS EXCLUSIVE MODE');
             END IF;
             PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
             RETURN;
@@ -112,13 +119,18 @@ BEGIN
         RAISE EXCEPTION 'months_ahead must lie between 0 and 120, not %', months_ahead
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM mailstatus.ensure_event_default_partition();
     -- Nothing to make: no lock taken.
-    IF NOT EXISTS (SELECT FROM mailstatus.missing_event_months(months_ahead)) THEN
+    IF EXISTS (SELECT FROM pg_catalog.pg_partitioned_table p
+                WHERE p.partrelid OPERATOR(pg_catalog.=) 'mailstatus.event'::regclass
+                  AND p.partdefid OPERATOR(pg_catalog.<>) 0)
+       AND NOT EXISTS (SELECT FROM mailstatus.missing_event_months(months_ahead)) THEN
         RETURN 0;
     END IF;
-    -- Ingest waits while rows move out of the default partition.
+    -- Ingest waits while rows move out of the default partition. The default partition is
+    -- made under these locks, in their order: made first, it locked the event table before
+    -- the retention window, which a first post holds while it waits for the event table.
     PERFORM mailstatus.lock_for_maintenance(lock_wait, 'SHARE ROW EXCLUSIVE');
+    PERFORM mailstatus.ensure_event_default_partition();
     SELECT p.partdefid::regclass INTO default_partition
       FROM pg_catalog.pg_partitioned_table p WHERE p.partrelid OPERATOR(pg_catalog.=) 'mailstatus.event'::regclass;
     -- Moving rows is neither a new event nor a deleted one: the CRM's triggers do not fire.
@@ -134,7 +146,7 @@ BEGIN
             'INSERT INTO pg_temp.moved_events SELECT * FROM moved', default_partition)
             USING month_start, month_start OPERATOR(pg_catalog.+) '1 month'::interval;
         EXECUTE pg_catalog.format('CREATE TABLE mailstatus.%I (LIKE mailstatus.event INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)', partition_name);
-        PERFORM mailstatus.add_event_partition_indexes(pg_catalog.format('mailstatus.%I', partition_name)::regclass);
+        PERFORM mailstatus.add_event_partition_primary_key(pg_catalog.format('mailstatus.%I', partition_name)::regclass);
         EXECUTE pg_catalog.format('ALTER TABLE mailstatus.event ATTACH PARTITION mailstatus.%I FOR VALUES FROM (%L) TO (%L)',
                                   partition_name, month_start, month_start OPERATOR(pg_catalog.+) '1 month'::interval);
         INSERT INTO mailstatus.event SELECT * FROM pg_temp.moved_events;

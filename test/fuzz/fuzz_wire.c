@@ -17,7 +17,8 @@
  *  - a body the reference takes, the scanner takes: the same elements (spans
  *    within the body, in order, not overlapping), the same flags (an integer
  *    beyond 64 bits; a number outside numeric's range), and json-c parses
- *    each element it is handed within the depth limit;
+ *    each element it is handed within the depth limit, decoding no character
+ *    as U+FFFD that the element does not write;
  *  - a body the reference refuses, the webhook path refuses: the scanner
  *    fails (at a byte that is what it says), or json-c refuses an element,
  *    or an element holds a number json-c takes but JSON does not (NaN);
@@ -53,6 +54,17 @@ static const int depth_limits[] = {64, 0, 1, 2, 3};
 
 /* One tokener per limit, made as webhook_body.c makes it (the limit plus one), reused as it is. */
 static struct json_tokener *tokeners[NLIMITS];
+
+/*
+ * The tokener of whole inputs handed to json-c unscanned (check_parse_element).
+ * json-c keeps a high surrogate it has read across json_tokener_reset when a
+ * parse fails right after one, and puts U+FFFD for it into the next parse:
+ * arbitrary bytes get a tokener of their own, so that what they leave never
+ * reaches the elements' (webhook_body.c hands json-c scanned elements only,
+ * which hold no surrogate escape: wire.c decodes the pairs, the scanner
+ * refuses the lone ones).
+ */
+static struct json_tokener *whole_input_tokener;
 
 /*
  * Divergences already reported, tolerated while wire.c still shows them (the
@@ -569,6 +581,63 @@ walk(struct json_object *value, int *depth)
 	return ok;
 }
 
+/* Whether text[0..len) holds U+FFFD's UTF-8 bytes. */
+static bool
+holds_replacement_bytes(const char *text, size_t len)
+{
+	for (size_t i = 0; i + 3 <= len; i++)
+	{
+		if ((unsigned char) text[i] == 0xEF && (unsigned char) text[i + 1] == 0xBF &&
+			(unsigned char) text[i + 2] == 0xBD)
+			return true;
+	}
+	return false;
+}
+
+/* Whether an element writes U+FFFD: raw, or as \ufffd in any case (a backslash before it counted or not). */
+static bool
+writes_replacement(const char *text, size_t len)
+{
+	if (holds_replacement_bytes(text, len))
+		return true;
+	for (size_t i = 0; i + 6 <= len; i++)
+	{
+		if (text[i] == '\\' && text[i + 1] == 'u' && (text[i + 2] | 0x20) == 'f' && (text[i + 3] | 0x20) == 'f' &&
+			(text[i + 4] | 0x20) == 'f' && (text[i + 5] | 0x20) == 'd')
+			return true;
+	}
+	return false;
+}
+
+/* Whether a string or key of a parsed tree holds U+FFFD. */
+static bool
+tree_holds_replacement(struct json_object *value)
+{
+	bool		found = false;
+
+	if (json_object_is_type(value, json_type_object))
+	{
+		struct json_object_iterator member = json_object_iter_begin(value);
+		struct json_object_iterator end = json_object_iter_end(value);
+
+		for (; !found && !json_object_iter_equal(&member, &end); json_object_iter_next(&member))
+		{
+			const char *name = json_object_iter_peek_name(&member);
+
+			found = holds_replacement_bytes(name, strlen(name)) ||
+				tree_holds_replacement(json_object_iter_peek_value(&member));
+		}
+	}
+	else if (json_object_is_type(value, json_type_array))
+	{
+		for (size_t i = 0; !found && i < json_object_array_length(value); i++)
+			found = tree_holds_replacement(json_object_array_get_idx(value, i));
+	}
+	else if (json_object_is_type(value, json_type_string))
+		found = holds_replacement_bytes(json_object_get_string(value), (size_t) json_object_get_string_len(value));
+	return found;
+}
+
 /*
  * Whether the webhook path takes one element the scanner handed out: json-c
  * parses it (an element needing PostgreSQL's parser goes to jsonb_in, whose
@@ -601,6 +670,11 @@ element_taken(const char *body, const WireElement *element, int limit_index, int
 		return false;
 	}
 	REQUIRE(parse_end <= element->len + 1);
+	/*
+	 * No character is decoded as U+FFFD unless the element writes one (json-c
+	 * did so for some surrogate pairs; wire.c decodes them itself).
+	 */
+	REQUIRE(!tree_holds_replacement(root) || writes_replacement(body + element->start, element->len));
 	ok = walk(root, &depth);
 	/* The depth limit holds for what json-c built: the element's own depth plus the body's array. */
 	REQUIRE(depth + base_depth <= depth_limits[limit_index]);
@@ -976,7 +1050,7 @@ check_parse_element(const char *body, size_t size)
 	size_t		parse_end = 0;
 	int			depth;
 
-	if (wire_parse_element(tokeners[0], body, size, &root, &error, &parse_end))
+	if (wire_parse_element(whole_input_tokener, body, size, &root, &error, &parse_end))
 	{
 		REQUIRE(parse_end >= size && parse_end <= size + 1);
 		(void) walk(root, &depth);
@@ -1025,6 +1099,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		tokeners[i] = wire_tokener_new(depth_limits[i] + 1);
 		REQUIRE(tokeners[i] != NULL);
 	}
+	whole_input_tokener = wire_tokener_new(depth_limits[0] + 1);
+	REQUIRE(whole_input_tokener != NULL);
 	/* The probes of known divergences: each reported, with its fix, in the report that found it. */
 	known_single_quoted_names = probe_taken("[{'a':1}]");
 	wire_scanner_init(&scanner, "[0e1073741823]", 14, depth_limits[0]);

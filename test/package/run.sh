@@ -49,7 +49,7 @@ installed=() aside=()
 cleanup() {
   local p f
   for p in "${installed[@]}"; do dpkg "${dpkg_opts[@]}" -r "$p" >/dev/null 2>&1 || true; done
-  for f in "${aside[@]}"; do [ -e "$f" ] || mv "$work/aside$f" "$f"; done
+  for f in "${aside[@]}"; do [ -e "$f" ] || { mkdir -p "$(dirname "$f")" && mv "$work/aside$f" "$f"; }; done
   [ -n "${KEEP_WORKDIR:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -91,6 +91,7 @@ for deb in "${debs[@]}"; do
     echo "== package: $package built; not installed: no PostgreSQL $major server in $root"
     continue
   fi
+  sharedir=$("$pg_config" --sharedir)
 
   # 2. What it holds: the module, the control file and every install and update script.
   want=$( { echo "./usr/lib/postgresql/$major/lib/mailstatus.so"
@@ -103,10 +104,11 @@ for deb in "${debs[@]}"; do
   check "contents_pg$major" "$status" "missing: ${missing:-none}; not made by make install: ${extra:-none}"
 
   # 3. Installed with dpkg -i, where make install would have put the files (those of an earlier
-  # make install set aside, so that only the package's are there).
-  pkglibdir=$("$pg_config" --pkglibdir) sharedir=$("$pg_config" --sharedir)
-  for f in "$pkglibdir"/mailstatus.so "$sharedir"/extension/mailstatus.control "$sharedir"/extension/mailstatus--*.sql; do
-    [ -e "$f" ] || continue
+  # make install set aside, so that only the package's are there: scripts of another version
+  # would otherwise be found too).
+  for f in "$sharedir"/extension/mailstatus.control "$sharedir"/extension/mailstatus--*.sql \
+           $(dpkg-deb -c "$deb" | awk '/^-/ {print $6}' | sed "s|^\.|${root%/}|"); do
+    [ -f "$f" ] || continue
     mkdir -p "$work/aside$(dirname "$f")" && mv "$f" "$work/aside$f" && aside+=("$f")
   done
   status=0

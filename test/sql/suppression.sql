@@ -2,8 +2,8 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
-TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
-         deliverability_day, deliverability_category_day, status_count, status_change;
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 
 SELECT * FROM ingest_sendgrid_event($$[
   {"email":"gone@example.com","timestamp":1700000100,"event":"bounce","type":"bounce","reason":"550 5.1.1 no such user","sg_event_id":"s1"},
@@ -68,7 +68,7 @@ SELECT email, cause, suppressed_since FROM suppression WHERE email = 'spam@examp
 
 -- Before a send to many, one call: the suppressed addresses of a list, each as given, with
 -- the cause and since when, as the suppression view has them (for the group too, when given).
-SELECT * FROM suppressed_among(ARRAY['GONE@example.com', 'dropped@example.com', ' spam@example.com', 'fine@example.com',
+SELECT * FROM suppressed_among(ARRAY['GONE@example.com', 'dropped@example.com', 'SPAM@example.com ', 'fine@example.com',
                                      'never-seen@example.com', 'group@example.com', 'Group@Example.com', NULL,
                                      'dropped@example.com', ''], 7);
 SELECT email, asm_group_id, cause FROM suppressed_among(ARRAY['group@example.com', 'unsub@example.com']);

@@ -166,6 +166,8 @@ CREATE OR REPLACE FUNCTION pg_temp.event_reads() RETURNS TABLE (item jsonb) LANG
   SELECT jsonb_build_object('key', mailstatus.event_key(e), 'payload', mailstatus.event_payload(e)) FROM mailstatus.event e $$;
 SELECT * FROM pg_temp.changed_since('0.3.0', 'pg_temp.reads_0_3()');
 SELECT message_id, attributed_message_id, email, event FROM mailstatus.event WHERE attributed_message_id IS NOT NULL;
+-- Each event keeps the time it was received at (0.1.0 to 0.3.0 received all of them on the 20th).
+SELECT received_at, count(*) FROM mailstatus.event GROUP BY 1;
 -- The state agrees with what the events recompute; the partitions are the same months, each
 -- with the new primary key.
 SELECT * FROM mailstatus.state_differences();
