@@ -258,6 +258,15 @@ def run_oracle(case, conn, mirror_forgets=True, excluded=frozenset()):
                 call_barrier(conn, barrier)
 
 
+def forgotten_and_seen_again(forgetting, plain):
+    """Whether a recipient the forgetting oracle forgot came back to its state with later
+    events or sends: its first event there is later than in the oracle without forgets."""
+    first = lambda conn: dict(((m, e), at) for m, e, at in conn.execute(
+        "SELECT message_id, email, first_event_at FROM mailstatus.recipient").fetchall())
+    kept, everything = first(forgetting), first(plain)
+    return any(at > everything[r] for r, at in kept.items() if r in everything)
+
+
 def rejected_indices(case, conn):
     """The events whose element the database keeps in rejected_event."""
     bodies = [jsontext.write(e.body) for e in case.events]
@@ -385,12 +394,17 @@ def check_case(case, server):
         if forgets:
             # Deliverability figures are never forgotten: what forget_recipients does (and a
             # late event for a forgotten recipient) must leave the day's counts as if
-            # nobody were forgotten, for the events the oracle stored.
+            # nobody were forgotten, for the events the oracle stored. But for a forgotten
+            # recipient seen again (an event or send of it stored after the forget): its state
+            # starts anew, and it counts as a new recipient on its own send day, as the
+            # send-day rule of the figures says (its former figures stand on its old send day),
+            # where the oracle without forgets counts it once, on its first send day.
             plain_db = server.fresh_database("prop_no_forget")
             with connect(server.conninfo, plain_db) as plain:
                 run_oracle(case, plain, mirror_forgets=False, excluded=rejected_indices(case, oracle))
-                no_forget = {k: v for k, v in read_all(plain, case).items() if k == "deliverability_daily"
-                             or k.startswith("deliverability_daily_by(None")}
+                if not forgotten_and_seen_again(oracle, plain):
+                    no_forget = {k: v for k, v in read_all(plain, case).items() if k == "deliverability_daily"
+                                 or k.startswith("deliverability_daily_by(None")}
     problems = []
     kinds = []
     if got["state_differences()"]:
