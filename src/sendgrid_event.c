@@ -1105,6 +1105,22 @@ normalize_email(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(normalized_email(VARDATA_ANY(email), VARSIZE_ANY_EXHDR(email)));
 }
 
+PG_FUNCTION_INFO_V1(email_max_bytes);
+/* SQL: the longest address accepted (EMAIL_MAX_BYTES), for record_send's check: one definition. */
+Datum
+email_max_bytes(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(EMAIL_MAX_BYTES);
+}
+
+PG_FUNCTION_INFO_V1(sendgrid_id_max_bytes);
+/* SQL: the longest sg_event_id or X-Message-Id accepted (ID_MAX_BYTES), for record_send's check. */
+Datum
+sendgrid_id_max_bytes(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(ID_MAX_BYTES);
+}
+
 PG_FUNCTION_INFO_V1(message_id_of);
 /* SQL access to the X-Message-Id extraction from an sg_message_id; NULL when it holds none. */
 Datum

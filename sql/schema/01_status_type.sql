@@ -144,6 +144,19 @@ CREATE FUNCTION @extschema@.message_id_of(sg_message_id text) RETURNS text
 COMMENT ON FUNCTION @extschema@.message_id_of(text) IS
     'The X-Message-Id inside a SendGrid sg_message_id (before .filter, else .recvd, else the first dot); NULL when empty or when it starts with a relay host (filter..., recvd-...)';
 
+-- The limits ingest applies in C (src/sendgrid_event.h), for record_send: one definition.
+CREATE FUNCTION @extschema@.email_max_bytes() RETURNS integer
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.email_max_bytes() IS
+    'The longest address, in bytes once normalized, that ingest and record_send accept (320); a longer one is rejected';
+REVOKE ALL ON FUNCTION @extschema@.email_max_bytes() FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.sendgrid_id_max_bytes() RETURNS integer
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.sendgrid_id_max_bytes() IS
+    'The longest sg_event_id or X-Message-Id, in bytes, that ingest and record_send accept (256); a longer one is rejected';
+REVOKE ALL ON FUNCTION @extschema@.sendgrid_id_max_bytes() FROM PUBLIC;
+
 CREATE FUNCTION @extschema@.checked_event_time(at timestamptz, what text) RETURNS timestamptz
     AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.checked_event_time(timestamptz, text) IS

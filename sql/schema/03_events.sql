@@ -4,7 +4,7 @@
 -- Each posted field is stored once: in its typed column when the column gives it back
 -- exactly, else as posted in residual; the CRM's own keys in custom_args.  The fixed-width
 -- columns come first (no alignment padding).  Partitions are made at run time, never by
--- this script, with their primary key (add_event_partition_indexes): they are the user's
+-- this script, with their primary key (add_event_partition_primary_key): they are the user's
 -- tables (pg_dump dumps them with their rows, pg_partman can take them over).
 CREATE TABLE @extschema@.event (
     occurred_at timestamptz NOT NULL,
@@ -68,7 +68,7 @@ CREATE FUNCTION @extschema@.map_sendgrid_event(element jsonb, received_at timest
 COMMENT ON FUNCTION @extschema@.map_sendgrid_event(jsonb, timestamptz) IS
     'The row ingest stores for one webhook element, or why it rejects it';
 
-CREATE FUNCTION @extschema@.add_event_partition_indexes(partition regclass)
+CREATE FUNCTION @extschema@.add_event_partition_primary_key(partition regclass)
     RETURNS void
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -80,9 +80,9 @@ BEGIN
     EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (message_id, occurred_at, content_hash)',
                               partition, table_name OPERATOR(pg_catalog.||) '_pkey');
 END $$;
-COMMENT ON FUNCTION @extschema@.add_event_partition_indexes(regclass) IS
+COMMENT ON FUNCTION @extschema@.add_event_partition_primary_key(regclass) IS
     'Gives a partition of mailstatus.event (or a table to become one) its primary key (message_id, occurred_at, content_hash)';
-REVOKE ALL ON FUNCTION @extschema@.add_event_partition_indexes(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.add_event_partition_primary_key(regclass) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.event_partition_name(occurred_at timestamptz)
     RETURNS text

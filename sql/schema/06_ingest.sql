@@ -71,12 +71,15 @@ DECLARE
     recorded integer;
     refused integer;
 BEGIN
-    IF COALESCE(record_send.message_id, '') OPERATOR(pg_catalog.=) '' OR pg_catalog.octet_length(record_send.message_id) OPERATOR(pg_catalog.>) 256 THEN
+    IF COALESCE(record_send.message_id, '') OPERATOR(pg_catalog.=) ''
+       OR pg_catalog.octet_length(record_send.message_id) OPERATOR(pg_catalog.>) mailstatus.sendgrid_id_max_bytes() THEN
         RAISE EXCEPTION 'record_send needs the X-Message-Id SendGrid answered the send with'
               USING ERRCODE = 'invalid_parameter_value',
                     DETAIL = pg_catalog.format('The message id is %s.', CASE WHEN record_send.message_id IS NULL THEN 'NULL'
                              WHEN record_send.message_id OPERATOR(pg_catalog.=) '' THEN 'empty'
-                             ELSE pg_catalog.octet_length(record_send.message_id) OPERATOR(pg_catalog.||) ' bytes long; at most 256 are accepted' END);
+                             ELSE pg_catalog.format('%s bytes long; at most %s are accepted',
+                                                    pg_catalog.octet_length(record_send.message_id),
+                                                    mailstatus.sendgrid_id_max_bytes()) END);
     END IF;
     -- The days forget_recipients closed, as ingest reads them (and held as ingest holds them).
     SELECT pg_catalog.date_trunc('day', r.forgotten_before, 'UTC') OPERATOR(pg_catalog.+) '1 day'::interval INTO closed_until
@@ -91,9 +94,9 @@ BEGIN
     ), judged AS (
         SELECT a.posted, a.email,
                CASE WHEN a.email OPERATOR(pg_catalog.=) '' THEN 'record_send: the address is empty'
-                    WHEN pg_catalog.octet_length(a.email) OPERATOR(pg_catalog.>) 320 THEN
-                         pg_catalog.format('record_send: the address is %s bytes long; an address has at most 320',
-                                           pg_catalog.octet_length(a.email))
+                    WHEN pg_catalog.octet_length(a.email) OPERATOR(pg_catalog.>) mailstatus.email_max_bytes() THEN
+                         pg_catalog.format('record_send: the address is %s bytes long; an address has at most %s',
+                                           pg_catalog.octet_length(a.email), mailstatus.email_max_bytes())
                     WHEN sent OPERATOR(pg_catalog.<) closed_until
                      AND NOT EXISTS (SELECT FROM mailstatus.recipient r
                                       WHERE r.message_id OPERATOR(pg_catalog.=) record_send.message_id

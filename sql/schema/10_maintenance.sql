@@ -21,7 +21,7 @@ BEGIN
         RETURN false;
     END IF;
     CREATE TABLE mailstatus.event_default PARTITION OF mailstatus.event DEFAULT;
-    PERFORM mailstatus.add_event_partition_indexes('mailstatus.event_default');
+    PERFORM mailstatus.add_event_partition_primary_key('mailstatus.event_default');
     RETURN true;
 END $$;
 COMMENT ON FUNCTION @extschema@.ensure_event_default_partition() IS
@@ -146,7 +146,7 @@ BEGIN
             'INSERT INTO pg_temp.moved_events SELECT * FROM moved', default_partition)
             USING month_start, month_start OPERATOR(pg_catalog.+) '1 month'::interval;
         EXECUTE pg_catalog.format('CREATE TABLE mailstatus.%I (LIKE mailstatus.event INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)', partition_name);
-        PERFORM mailstatus.add_event_partition_indexes(pg_catalog.format('mailstatus.%I', partition_name)::regclass);
+        PERFORM mailstatus.add_event_partition_primary_key(pg_catalog.format('mailstatus.%I', partition_name)::regclass);
         EXECUTE pg_catalog.format('ALTER TABLE mailstatus.event ATTACH PARTITION mailstatus.%I FOR VALUES FROM (%L) TO (%L)',
                                   partition_name, month_start, month_start OPERATOR(pg_catalog.+) '1 month'::interval);
         INSERT INTO mailstatus.event SELECT * FROM pg_temp.moved_events;

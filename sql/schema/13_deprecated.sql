@@ -35,3 +35,15 @@ END $$;
 COMMENT ON FUNCTION @extschema@.track_status(boolean) IS
     'DEPRECATED, removed in 0.6.0: changes nothing (status tracking is always on since 0.4.0) and says so in a WARNING; returns the number of recipients tracked (0 for false)';
 REVOKE ALL ON FUNCTION @extschema@.track_status(boolean) FROM PUBLIC;
+
+-- add_event_partition_primary_key's name until 0.4.0 (it adds no index but the key): the
+-- pg_partman recipe users ran calls it.
+CREATE FUNCTION @extschema@.add_event_partition_indexes(partition regclass)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM mailstatus.add_event_partition_primary_key(add_event_partition_indexes.partition);
+END $$;
+COMMENT ON FUNCTION @extschema@.add_event_partition_indexes(regclass) IS
+    'Deprecated (removed in 0.6.0): add_event_partition_primary_key, under its name of 0.4.0';
+REVOKE ALL ON FUNCTION @extschema@.add_event_partition_indexes(regclass) FROM PUBLIC;

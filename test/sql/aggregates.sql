@@ -2,6 +2,7 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
+\i test/sql/include/helpers.psql
 
 -- Highest precedence wins, whatever the order; NULLs are ignored; no rows gives NULL.
 SELECT mail_status_agg(s) FROM unnest('{delivered,sent,opened,deferred}'::mail_status[]) s;
@@ -124,20 +125,6 @@ SELECT '{"at": "the day before", "text": "a"}'::timed_value;
 \set VERBOSITY default
 -- Whatever is wrong with it, an error quotes at most 64 bytes of a 10 MB input: message,
 -- detail and hint stay short.
-CREATE FUNCTION pg_temp.error_of(query text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-  state text;
-  message text;
-  detail text;
-  hint text;
-BEGIN
-  EXECUTE query;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-  RETURN state || CASE WHEN octet_length(concat(message, detail, hint)) < 1000 THEN ', a short message'
-                       ELSE ', ' || octet_length(concat(message, detail, hint)) || ' bytes of message, detail and hint' END;
-END $$;
 SELECT input, pg_temp.error_of(format('SELECT %L::mailstatus.timed_value', v)) AS error
   FROM (VALUES ('not JSON', repeat('x', 10000000)),
                ('not an object', '[' || repeat('1,', 5000000) || '1]'),

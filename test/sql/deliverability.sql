@@ -4,8 +4,8 @@
 -- that day, and no rate is ever above 1.
 SET search_path = mailstatus, public;
 SET datestyle = 'ISO, YMD';
-TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
-         deliverability_day, deliverability_category_day, status_count, status_change;
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 -- Categories and custom args ride on the events (SendGrid repeats them on every event of a message).
 SELECT stored FROM ingest_sendgrid_event($$[
   {"email":"a@example.com","timestamp":1700000000,"event":"processed","sg_event_id":"d1","sg_message_id":"D1.filter.0","category":["invoice","reminder"],"branch":"north"},
@@ -84,8 +84,7 @@ SELECT day, value, clicks FROM deliverability_daily_by('category') WHERE day = '
 -- Which hand-off counts: the CRM's send (record_send), SendGrid's processed, both (once), or
 -- neither (its first event, here a deferral). Each recipient of message H is handed off on
 -- 2023-11-20 and delivered on 2023-11-21: the figures are on the 20th, the rates at most 1.
-TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
-         deliverability_day, deliverability_category_day, status_count, status_change;
+CALL pg_temp.empty_state();
 SELECT record_send('H', ARRAY['sends-only@example.com', 'both@example.com'], '{}', '2023-11-20 23:00+00');
 SELECT stored FROM ingest_sendgrid_event($$[
   {"email":"sends-only@example.com","timestamp":1700560800,"event":"delivered","sg_message_id":"H.filter.0"},
@@ -116,8 +115,7 @@ SELECT * FROM state_differences();
 -- Any events, sends and orders (a property over 300 random recipients, posted in random
 -- batches in two orders): the figures equal the plain-SQL recomputation, the state its own,
 -- each recipient is sent once, and no rate in any dimension exceeds 1.
-TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
-         deliverability_day, deliverability_category_day, status_count, status_change;
+CALL pg_temp.empty_state();
 SELECT setseed(0.23);
 CREATE TEMP TABLE random_event AS
 SELECT r AS recipient, jsonb_build_object(
@@ -174,8 +172,7 @@ CREATE FUNCTION pg_temp.property_holds() RETURNS TABLE (check_name text, failure
 SELECT pg_temp.post_randomly(false);
 SELECT * FROM pg_temp.property_holds();
 CREATE TEMP TABLE first_order AS SELECT * FROM deliverability_daily_by('category');
-TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
-         deliverability_day, deliverability_category_day, status_count, status_change;
+CALL pg_temp.empty_state();
 SELECT pg_temp.post_randomly(true);
 SELECT * FROM pg_temp.property_holds();
 SELECT count(*) AS differing_from_the_first_order
@@ -217,9 +214,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
   post jsonb;
 BEGIN
-  TRUNCATE mailstatus.event, mailstatus.rejected_event, mailstatus.send, mailstatus.recipient, mailstatus.suppression_state,
-           mailstatus.group_suppression_state, mailstatus.message_custom_args, mailstatus.deliverability_day,
-           mailstatus.deliverability_category_day, mailstatus.status_count, mailstatus.status_change;
+  CALL pg_temp.empty_state();
   FOREACH post IN ARRAY posts LOOP
     PERFORM mailstatus.ingest_sendgrid_event(post);
   END LOOP;
@@ -257,9 +252,7 @@ SELECT day, category, sent, delivered, unique_human_opens FROM deliverability_ca
 -- local day, one west of it 00:30 UTC on the previous one).
 CREATE FUNCTION pg_temp.days_posted_and_read_in(zone text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
-  TRUNCATE mailstatus.event, mailstatus.rejected_event, mailstatus.send, mailstatus.recipient, mailstatus.suppression_state,
-           mailstatus.group_suppression_state, mailstatus.message_custom_args, mailstatus.deliverability_day,
-           mailstatus.deliverability_category_day, mailstatus.status_count, mailstatus.status_change;
+  CALL pg_temp.empty_state();
   PERFORM pg_catalog.set_config('timezone', zone, true);
   PERFORM mailstatus.ingest_sendgrid_event('[
     {"email":"z@example.com","timestamp":1700004600,"event":"processed","sg_event_id":"z1","sg_message_id":"Z1.filter.0","category":"invoice","branch":"north"},

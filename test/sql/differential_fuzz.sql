@@ -9,7 +9,8 @@
 -- makes the body no jsonb at all (22003, or 22P02 for an exponent beyond 64 bits), while the
 -- text paths reject its element alone.
 SET search_path = mailstatus, public;
-TRUNCATE event, rejected_event, send;
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 SELECT setseed(0.2026);
 
 CREATE TEMP TABLE seed_body AS
@@ -44,14 +45,8 @@ END $$;
 
 CREATE TEMP TABLE outcome (path text, verdict text);
 CREATE FUNCTION pg_temp.try(path text, body text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-  counts record;
 BEGIN
-  CASE path
-    WHEN 'webhook' THEN SELECT * INTO counts FROM mailstatus.ingest_sendgrid_webhook(body);
-    WHEN 'text' THEN SELECT * INTO counts FROM mailstatus.ingest_sendgrid_event(body);
-    ELSE SELECT * INTO counts FROM mailstatus.ingest_sendgrid_event(body::jsonb);
-  END CASE;
+  PERFORM pg_temp.ingest_on_path(path, body);
   RETURN 'stored';
 EXCEPTION
   WHEN invalid_text_representation OR invalid_parameter_value OR untranslatable_character

@@ -7,25 +7,12 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 \set VERBOSITY default
+\i test/sql/include/helpers.psql
 CREATE CAST (int2 AS mailstatus.mail_status) WITHOUT FUNCTION;
 CREATE CAST (bytea AS mailstatus.timed_value) WITHOUT FUNCTION;
 CREATE CAST (bytea AS mailstatus.activity) WITHOUT FUNCTION;
 CREATE CAST (mailstatus.timed_value AS bytea) WITHOUT FUNCTION;
 CREATE CAST (mailstatus.activity AS bytea) WITHOUT FUNCTION;
-
--- Runs a statement; its result or its error (SQLSTATE and message), one line.
-CREATE FUNCTION pg_temp.outcome(statement text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-  result text;
-  state text;
-  message text;
-BEGIN
-  EXECUTE statement INTO result;
-  RETURN 'ok: ' || COALESCE(result, 'NULL');
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
-  RETURN state || ': ' || message;
-END $$;
 
 -- mail_status: an int2 from 1 to 9. Forged: 0, 10, -1, 32767.
 CREATE TEMP TABLE forged_status (v int2);

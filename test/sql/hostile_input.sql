@@ -1,7 +1,8 @@
 -- Input no one expects: outcome is rejected rows or a clear error, and the server lives on.
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
-TRUNCATE event, rejected_event, send;
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 
 -- 1 MB strings, in every field that takes text, through both paths.
 SELECT * FROM ingest_sendgrid_event(jsonb_build_array(jsonb_build_object(
@@ -86,20 +87,6 @@ SELECT octet_length(reason) AS bytes, reason FROM rejected_event WHERE element -
 -- Whatever a body holds, an error quotes at most 64 bytes of it: message, detail and hint
 -- stay short, on the text paths (an element with an integer beyond 64 bits goes to
 -- PostgreSQL's JSON parser, whose own messages would quote a whole bad token).
-CREATE FUNCTION pg_temp.error_of(query text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-  state text;
-  message text;
-  detail text;
-  hint text;
-BEGIN
-  EXECUTE query;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-  RETURN state || CASE WHEN octet_length(concat(message, detail, hint)) < 1000 THEN ', a short message'
-                       ELSE ', ' || octet_length(concat(message, detail, hint)) || ' bytes of message, detail and hint' END;
-END $$;
 CREATE TEMP TABLE long_bad_body (label text, body text);
 INSERT INTO long_bad_body VALUES
   ('bad token', '[{"email":"a@example.com","a":' || repeat('x', 10000000) || '}]'),

@@ -3,8 +3,8 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
-TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
-         deliverability_day, deliverability_category_day, status_count, status_change;
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 
 SELECT * FROM ingest_sendgrid_event($$[
   {"email": "ok@example.com", "timestamp": 1700000000, "event": "delivered", "sg_event_id": "ok-1", "sg_message_id": "Ok.filter1.0"},
@@ -78,6 +78,23 @@ SELECT * FROM ingest_sendgrid_event(jsonb_build_array(
   jsonb_build_object('email', 'a@example.com', 'timestamp', 1700000000, 'event', 'open', 'sg_message_id', repeat('m', 257) || '.filter0'),
   jsonb_build_object('email', 'a@example.com', 'timestamp', repeat('9', 100000), 'event', 'open')));
 SELECT reason FROM (SELECT reason FROM rejected_event ORDER BY id DESC LIMIT 4) r ORDER BY 1;
+
+-- record_send takes the limits ingest takes (one definition, in C): an address or a message
+-- id at the limit is accepted by both, one byte over it rejected by both.
+SELECT mailstatus.email_max_bytes() AS email_max_bytes, mailstatus.sendgrid_id_max_bytes() AS sendgrid_id_max_bytes;
+SELECT over AS bytes_over_the_limit,
+       (SELECT rejected FROM ingest_sendgrid_event(jsonb_build_object(
+          'email', repeat('e', email_max_bytes() - 12 + over) || '@example.com', 'timestamp', 1700000000,
+          'event', 'open', 'sg_event_id', 'limit-address-' || over))) = 1 AS ingest_rejects_the_address,
+       (SELECT rejected FROM ingest_sendgrid_event(jsonb_build_object(
+          'email', 'limit@example.com', 'timestamp', 1700000000, 'event', 'open',
+          'sg_event_id', 'limit-message-' || over,
+          'sg_message_id', repeat('m', sendgrid_id_max_bytes() + over) || '.filter0'))) = 1 AS ingest_rejects_the_message_id,
+       record_send('LimitMsg' || over, ARRAY[repeat('s', email_max_bytes() - 12 + over) || '@example.com'],
+                   '{}', '2023-11-14 22:13:00+00') = 0 AS record_send_rejects_the_address,
+       pg_temp.outcome(format('SELECT mailstatus.record_send(%L, ARRAY[''limit@example.com''], ''{}'', ''2023-11-14 22:13:00+00'')',
+                              repeat('m', sendgrid_id_max_bytes() + over))) AS record_send_of_the_message_id
+  FROM (VALUES (0), (1)) AS v(over) ORDER BY over;
 
 -- A body that is neither an object nor an array: 22023.
 SELECT * FROM ingest_sendgrid_event('42');

@@ -4,12 +4,8 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
--- Everything ingest writes, emptied.
-CREATE FUNCTION pg_temp.forget_everything() RETURNS void LANGUAGE sql AS $$
-  TRUNCATE mailstatus.event, mailstatus.rejected_event, mailstatus.send, mailstatus.recipient, mailstatus.suppression_state,
-           mailstatus.group_suppression_state, mailstatus.message_custom_args, mailstatus.deliverability_day,
-           mailstatus.deliverability_category_day, mailstatus.status_count, mailstatus.status_change $$;
-SELECT pg_temp.forget_everything();
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 
 -- 300 events over 20 messages, 3 recipients each, every kind of event, some without sg_event_id.
 CREATE TEMP TABLE fixture AS
@@ -56,7 +52,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
   batch jsonb;
 BEGIN
-  PERFORM pg_temp.forget_everything();
+  CALL pg_temp.empty_state();
   FOR batch IN EXECUTE format(
       'SELECT jsonb_agg(body ORDER BY pos) FROM (SELECT body, row_number() OVER (ORDER BY %s) AS pos FROM fixture) o GROUP BY (pos - 1) / %s ORDER BY (pos - 1) / %s',
       order_sql, batch_size, batch_size)

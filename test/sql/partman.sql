@@ -4,8 +4,8 @@ SET search_path = mailstatus, public;
 -- mailstatus' months are UTC months; pg_partman's follow the session's time zone, so it runs in
 -- UTC (README: the role that runs its maintenance has timezone = 'UTC').
 SET timezone = 'UTC';
-TRUNCATE event, rejected_event, send, event_retention, recipient, suppression_state, group_suppression_state,
-         message_custom_args, deliverability_day, deliverability_category_day, status_count, status_change;
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 CREATE SCHEMA partman;
 CREATE EXTENSION pg_partman SCHEMA partman;
 
@@ -23,7 +23,7 @@ SELECT mailstatus.create_event_partitions() >= 0 AS done;
 SELECT count(*) AS left_in_default FROM mailstatus.event_default;
 DROP TABLE mailstatus.event_default;
 CREATE TABLE partman.template_mailstatus_event (LIKE mailstatus.event);
-SELECT mailstatus.add_event_partition_indexes('partman.template_mailstatus_event');
+SELECT mailstatus.add_event_partition_primary_key('partman.template_mailstatus_event');
 SELECT partman.create_parent('mailstatus.event', 'occurred_at', 'native', 'monthly', p_premake := 2);
 COMMIT;
 -- Every partition, pg_partman's default one included, has the primary key dedup relies on.
@@ -31,6 +31,14 @@ SELECT c.relname AS partition_without_primary_key
   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
  WHERE i.inhparent = 'mailstatus.event'::regclass
    AND NOT EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid AND x.indisprimary);
+
+-- The name of 0.4.0, add_event_partition_indexes, kept for one version for scripts of the
+-- recipe written then: it gives the same primary key.
+CREATE TABLE public.template_by_old_name (LIKE mailstatus.event);
+SELECT mailstatus.add_event_partition_indexes('public.template_by_old_name');
+SELECT pg_get_indexdef(x.indexrelid) AS primary_key_by_old_name
+  FROM pg_index x WHERE x.indrelid = 'public.template_by_old_name'::regclass AND x.indisprimary;
+DROP TABLE public.template_by_old_name;
 
 -- pg_partman sees mailstatus' partitions as its own (same names), and ingest goes on.
 SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound

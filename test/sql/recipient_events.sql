@@ -5,8 +5,8 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
-TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
-         deliverability_day, deliverability_category_day, status_count, status_change, event_retention, recipient_retention;
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 SELECT record_send('TL1', ARRAY['maria@example.com', 'other@example.com'], '{"crm_record": "INV-7"}', '2023-11-14 22:00+00');
 SELECT stored FROM ingest_sendgrid_event($$[
   {"email":"maria@example.com","timestamp":1700000000,"event":"processed","sg_event_id":"t1","sg_message_id":"TL1.filter.0"},

@@ -2,8 +2,8 @@
 -- that may only read the views, a worker that reads status changes, each able to do its job
 -- and nothing more; once signing is configured, nothing unsigned gets in.
 SET search_path = mailstatus, public;
-TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
-         deliverability_day, deliverability_category_day, status_count, status_change, webhook_key;
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 
 CREATE ROLE regress_webhook LOGIN;
 CREATE ROLE regress_reader LOGIN;

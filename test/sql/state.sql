@@ -5,12 +5,8 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
-CREATE FUNCTION pg_temp.empty_all() RETURNS void LANGUAGE sql AS $$
-  TRUNCATE mailstatus.event, mailstatus.rejected_event, mailstatus.send, mailstatus.recipient, mailstatus.suppression_state,
-           mailstatus.group_suppression_state, mailstatus.message_custom_args, mailstatus.deliverability_day,
-           mailstatus.deliverability_category_day, mailstatus.status_count, mailstatus.status_change,
-           mailstatus.recipient_retention $$;
-SELECT pg_temp.empty_all();
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 
 CREATE TEMP TABLE fixture AS
 SELECT g AS n, jsonb_strip_nulls(jsonb_build_object(
@@ -52,7 +48,7 @@ SELECT pg_temp.post('md5(n::text)', 7) AS differences_shuffled;
 SELECT pg_temp.post('n DESC', 50) AS differences_reposted_reversed;
 SELECT count(*) AS recipients, sum(opens + machine_opens) AS opens, sum(clicks) AS clicks FROM recipient;
 CREATE TEMP TABLE state_once AS SELECT r.* FROM recipient r;
-SELECT pg_temp.empty_all();
+CALL pg_temp.empty_state();
 SELECT record_send('Msg' || m, ARRAY['r0@example.com', 'R1@example.com'], jsonb_build_object('record_id', 'REC-' || m), '2023-11-14 20:00+00')
   FROM generate_series(4, 0, -1) m ORDER BY m;
 SELECT pg_temp.post('(body->>''timestamp'')::bigint DESC, n', 1) AS differences_one_by_one;
@@ -93,7 +89,7 @@ RESET mailstatus.count_machine_opens;
 
 -- Status changes: one row per change of a recipient's status, none for an event that changes
 -- nothing the CRM shows (a second open, a late delivery for an opened recipient, a re-post).
-SELECT pg_temp.empty_all();
+CALL pg_temp.empty_state();
 SELECT stored FROM ingest_sendgrid_event('[{"email":"c@example.com","timestamp":1700000000,"event":"delivered","sg_event_id":"c1","sg_message_id":"C1.filter.0"},
   {"email":"c@example.com","timestamp":1700000100,"event":"open","sg_event_id":"c2","sg_message_id":"C1.filter.0"}]');
 SELECT stored FROM ingest_sendgrid_event('[{"email":"c@example.com","timestamp":1700000200,"event":"open","sg_event_id":"c3","sg_message_id":"C1.filter.0"}]');

@@ -2,8 +2,8 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
-TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
-         deliverability_day, deliverability_category_day, status_count, status_change;
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 
 SELECT * FROM ingest_sendgrid_event($$[
   {"email":"gone@example.com","timestamp":1700000100,"event":"bounce","type":"bounce","reason":"550 5.1.1 no such user","sg_event_id":"s1"},

@@ -2,8 +2,8 @@
 -- row by row for new events only, and once per statement with the batch as a transition table;
 -- a trigger on mailstatus.status_change sees each change of a recipient's status once.
 SET search_path = mailstatus, public;
-TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
-         deliverability_day, deliverability_category_day, status_count, status_change;
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 
 CREATE TABLE public.crm_activity (email text, event text, status mailstatus.mail_status);
 CREATE TABLE public.crm_batches (new_events bigint, messages bigint);

@@ -2,8 +2,8 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
-TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
-         deliverability_day, deliverability_category_day, status_count, status_change;
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 
 -- The CRM sends invoice 42 to two people and quote 7 to one; nothing has come back yet.
 SELECT record_send('InvMsg42', ARRAY['Ann@Example.com', 'bob@example.com'], '{"invoice_id": "INV-42"}', '2023-11-14 22:13:00+00');
@@ -107,3 +107,22 @@ SELECT message_id, email, status, reason, custom_args FROM recipient_status
 SELECT message_id, custom_args FROM message_custom_args WHERE message_id IN ('Job8', 'Job9', 'Job10', '') ORDER BY 1, 2::text;
 SELECT message_id, email, status FROM recipient_status_for('{"attempt_note": "async"}');
 SELECT count(*) AS differences FROM state_differences();
+
+-- effective_status is one event's status as the views count it: the highest effective status
+-- of a recipient's kept events and sends is its recipient_status.status, with machine opens
+-- counted and without (a machine open that is not counted is NULL, ignored).
+CREATE TEMP VIEW effective_differences AS
+SELECT count(*) AS recipients, count(*) FILTER (WHERE r.status IS DISTINCT FROM c.status) AS differing
+  FROM recipient_status r
+  JOIN (SELECT x.message_id, x.email, mail_status_agg(x.status) AS status
+          FROM (SELECT COALESCE(e.attributed_message_id, e.message_id) AS message_id, e.email,
+                       effective_status(mail_status_of_event(e.event), COALESCE(e.machine_open, false)) AS status
+                  FROM event e
+                UNION ALL
+                SELECT s.message_id, s.email, 'sent' FROM send s) AS x
+         GROUP BY x.message_id, x.email) AS c USING (message_id, email);
+SELECT count(*) AS machine_opens_kept FROM event WHERE machine_open;
+SET mailstatus.count_machine_opens = on;
+SELECT * FROM effective_differences;
+RESET mailstatus.count_machine_opens;
+SELECT * FROM effective_differences;

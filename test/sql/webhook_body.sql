@@ -4,7 +4,8 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
-TRUNCATE event, rejected_event, send;
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 
 -- What a path stored: every column but received_at (each call's own transaction time), the
 -- event's key, the event as posted (event_payload) and the status it means.
@@ -167,11 +168,7 @@ CREATE FUNCTION pg_temp.outcome(path text, body text) RETURNS text LANGUAGE plpg
 DECLARE
   counts record;
 BEGIN
-  CASE path
-    WHEN 'webhook' THEN SELECT * INTO counts FROM mailstatus.ingest_sendgrid_webhook(body);
-    WHEN 'text' THEN SELECT * INTO counts FROM mailstatus.ingest_sendgrid_event(body);
-    ELSE SELECT * INTO counts FROM mailstatus.ingest_sendgrid_event(body::jsonb);
-  END CASE;
+  SELECT * INTO counts FROM pg_temp.ingest_on_path(path, body);
   RETURN format('%s stored, %s duplicates, %s rejected', counts.stored, counts.duplicates, counts.rejected);
 EXCEPTION WHEN OTHERS THEN
   RETURN 'error ' || SQLSTATE;

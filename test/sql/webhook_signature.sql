@@ -1,7 +1,8 @@
 -- SendGrid's Signed Event Webhook: ECDSA P-256 / SHA-256 over timestamp || raw body.
 -- Vectors made with openssl (test/webhook/): a P-256 key, a body with SendGrid's \r\n framing.
 SET search_path = mailstatus, public;
-TRUNCATE event, rejected_event, send;
+\i test/sql/include/helpers.psql
+CALL pg_temp.empty_state();
 \set cwd `pwd`
 \set pubkey `cat test/webhook/test-public-key.b64`
 \set otherkey `cat test/webhook/other-public-key.b64`
