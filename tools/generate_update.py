@@ -27,6 +27,23 @@ WORD = re.compile(r'[A-Za-z_][A-Za-z_0-9$]*')
 DOLLAR = re.compile(r'\$([A-Za-z_][A-Za-z_0-9]*)?\$')
 
 
+def quoted_end(text, i):
+    """Where the quoted text starting at text[i] ends ('...', "...", $tag$...$tag$, doubled
+    quotes inside), or None when text[i] starts no quote."""
+    c = text[i]
+    if c == "'" or c == '"':
+        j = i + 1
+        while True:
+            j = text.index(c, j)
+            if not text.startswith(c * 2, j):
+                return j + 1
+            j += 2
+    m = DOLLAR.match(text, i) if c == '$' else None
+    if m and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == '_')):
+        return text.index(m.group(0), i + len(m.group(0))) + len(m.group(0))
+    return None
+
+
 def split_statements(text):
     """Splits SQL text into statements, each with the comments before it; psql's rules for
     quotes, dollar quotes, comments and BEGIN ATOMIC ... END bodies."""
@@ -39,18 +56,8 @@ def split_statements(text):
             i = n if i < 0 else i + 1
         elif text.startswith('/*', i):
             i = text.find('*/', i + 2) + 2
-        elif c == "'" or c == '"':
-            j = i + 1
-            while True:
-                j = text.index(c, j)
-                if text.startswith(c * 2, j):
-                    j += 2
-                    continue
-                break
-            i = j + 1
-        elif c == '$' and DOLLAR.match(text, i) and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == '_')):
-            tag = DOLLAR.match(text, i).group(0)
-            i = text.index(tag, i + len(tag)) + len(tag)
+        elif (end := quoted_end(text, i)) is not None:
+            i = end
         elif c.isalpha() or c == '_':
             m = WORD.match(text, i)
             word = m.group(0).upper()
@@ -81,21 +88,9 @@ def strip_comments(statement):
         if statement.startswith('--', i):
             i = statement.find('\n', i)
             i = n if i < 0 else i
-        elif c == "'" or c == '"':
-            j = i + 1
-            while True:
-                j = statement.index(c, j)
-                if statement.startswith(c * 2, j):
-                    j += 2
-                    continue
-                break
-            out.append(statement[i:j + 1])
-            i = j + 1
-        elif c == '$' and DOLLAR.match(statement, i) and (i == 0 or not (statement[i - 1].isalnum() or statement[i - 1] == '_')):
-            tag = DOLLAR.match(statement, i).group(0)
-            j = statement.index(tag, i + len(tag)) + len(tag)
-            out.append(statement[i:j])
-            i = j
+        elif (end := quoted_end(statement, i)) is not None:
+            out.append(statement[i:end])
+            i = end
         else:
             out.append(c)
             i += 1

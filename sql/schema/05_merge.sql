@@ -135,6 +135,44 @@ COMMENT ON FUNCTION @extschema@.upsert_recipients(@extschema@.recipient[]) IS
     'Merges partial states into recipient with the aggregates'' combine functions, in key order; returns each row as merged and whether it was new';
 REVOKE ALL ON FUNCTION @extschema@.upsert_recipients(@extschema@.recipient[]) FROM PUBLIC;
 
+-- Adds counts to the daily counters, rows in key order (the merge's lock order): the one place
+-- that spells the ten counters out for writing, used by every merge and by the updates' recounts.
+CREATE FUNCTION @extschema@.add_deliverability_counts(days @extschema@.deliverability_day[],
+                                                      category_days @extschema@.deliverability_category_day[])
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO mailstatus.deliverability_day AS d
+    SELECT a.* FROM pg_catalog.unnest(add_deliverability_counts.days) AS a ORDER BY a.day
+    ON CONFLICT ON CONSTRAINT deliverability_day_pkey DO UPDATE SET
+        sent = d.sent OPERATOR(pg_catalog.+) excluded.sent,
+        delivered = d.delivered OPERATOR(pg_catalog.+) excluded.delivered,
+        bounced = d.bounced OPERATOR(pg_catalog.+) excluded.bounced,
+        blocked = d.blocked OPERATOR(pg_catalog.+) excluded.blocked,
+        dropped = d.dropped OPERATOR(pg_catalog.+) excluded.dropped,
+        deferred = d.deferred OPERATOR(pg_catalog.+) excluded.deferred,
+        spam_reports = d.spam_reports OPERATOR(pg_catalog.+) excluded.spam_reports,
+        unique_human_opens = d.unique_human_opens OPERATOR(pg_catalog.+) excluded.unique_human_opens,
+        machine_opens = d.machine_opens OPERATOR(pg_catalog.+) excluded.machine_opens,
+        clicks = d.clicks OPERATOR(pg_catalog.+) excluded.clicks;
+    INSERT INTO mailstatus.deliverability_category_day AS d
+    SELECT a.* FROM pg_catalog.unnest(add_deliverability_counts.category_days) AS a ORDER BY a.day, a.category
+    ON CONFLICT ON CONSTRAINT deliverability_category_day_key DO UPDATE SET
+        sent = d.sent OPERATOR(pg_catalog.+) excluded.sent,
+        delivered = d.delivered OPERATOR(pg_catalog.+) excluded.delivered,
+        bounced = d.bounced OPERATOR(pg_catalog.+) excluded.bounced,
+        blocked = d.blocked OPERATOR(pg_catalog.+) excluded.blocked,
+        dropped = d.dropped OPERATOR(pg_catalog.+) excluded.dropped,
+        deferred = d.deferred OPERATOR(pg_catalog.+) excluded.deferred,
+        spam_reports = d.spam_reports OPERATOR(pg_catalog.+) excluded.spam_reports,
+        unique_human_opens = d.unique_human_opens OPERATOR(pg_catalog.+) excluded.unique_human_opens,
+        machine_opens = d.machine_opens OPERATOR(pg_catalog.+) excluded.machine_opens,
+        clicks = d.clicks OPERATOR(pg_catalog.+) excluded.clicks;
+END $$;
+COMMENT ON FUNCTION @extschema@.add_deliverability_counts(@extschema@.deliverability_day[], @extschema@.deliverability_category_day[]) IS
+    'Adds each row''s counts to deliverability_day and deliverability_category_day (rows made where missing), in key order';
+REVOKE ALL ON FUNCTION @extschema@.add_deliverability_counts(@extschema@.deliverability_day[], @extschema@.deliverability_category_day[]) FROM PUBLIC;
+
 -- Merges partial states into the recipient state, with each aggregate's combine function,
 -- then brings the counters and the status-change log up to date from what the merge
 -- changed. One statement per table, tables always in this order and rows in key order, and
@@ -176,32 +214,7 @@ BEGIN
     -- The counters: what the merge added to each (recipient_merge_counts), a few rows each.
     SELECT c.days, c.category_days, c.statuses INTO days, category_days, statuses
       FROM mailstatus.recipient_merge_counts(merged, inserted) AS c;
-    INSERT INTO mailstatus.deliverability_day AS d
-    SELECT a.* FROM pg_catalog.unnest(days) AS a ORDER BY a.day
-    ON CONFLICT ON CONSTRAINT deliverability_day_pkey DO UPDATE SET
-        sent = d.sent OPERATOR(pg_catalog.+) excluded.sent,
-        delivered = d.delivered OPERATOR(pg_catalog.+) excluded.delivered,
-        bounced = d.bounced OPERATOR(pg_catalog.+) excluded.bounced,
-        blocked = d.blocked OPERATOR(pg_catalog.+) excluded.blocked,
-        dropped = d.dropped OPERATOR(pg_catalog.+) excluded.dropped,
-        deferred = d.deferred OPERATOR(pg_catalog.+) excluded.deferred,
-        spam_reports = d.spam_reports OPERATOR(pg_catalog.+) excluded.spam_reports,
-        unique_human_opens = d.unique_human_opens OPERATOR(pg_catalog.+) excluded.unique_human_opens,
-        machine_opens = d.machine_opens OPERATOR(pg_catalog.+) excluded.machine_opens,
-        clicks = d.clicks OPERATOR(pg_catalog.+) excluded.clicks;
-    INSERT INTO mailstatus.deliverability_category_day AS d
-    SELECT a.* FROM pg_catalog.unnest(category_days) AS a ORDER BY a.day, a.category
-    ON CONFLICT ON CONSTRAINT deliverability_category_day_key DO UPDATE SET
-        sent = d.sent OPERATOR(pg_catalog.+) excluded.sent,
-        delivered = d.delivered OPERATOR(pg_catalog.+) excluded.delivered,
-        bounced = d.bounced OPERATOR(pg_catalog.+) excluded.bounced,
-        blocked = d.blocked OPERATOR(pg_catalog.+) excluded.blocked,
-        dropped = d.dropped OPERATOR(pg_catalog.+) excluded.dropped,
-        deferred = d.deferred OPERATOR(pg_catalog.+) excluded.deferred,
-        spam_reports = d.spam_reports OPERATOR(pg_catalog.+) excluded.spam_reports,
-        unique_human_opens = d.unique_human_opens OPERATOR(pg_catalog.+) excluded.unique_human_opens,
-        machine_opens = d.machine_opens OPERATOR(pg_catalog.+) excluded.machine_opens,
-        clicks = d.clicks OPERATOR(pg_catalog.+) excluded.clicks;
+    PERFORM mailstatus.add_deliverability_counts(days, category_days);
     INSERT INTO mailstatus.status_count AS s
     SELECT a.* FROM pg_catalog.unnest(statuses) AS a ORDER BY a.machine_opens_counted, a.status
     ON CONFLICT ON CONSTRAINT status_count_key DO UPDATE SET recipients = s.recipients OPERATOR(pg_catalog.+) excluded.recipients;

@@ -244,6 +244,8 @@ UNION ALL
 SELECT 'one post', b.* FROM grown, pg_temp.by_category_after(ARRAY[first || later]) b
 UNION ALL
 SELECT 'invoice and reminder, then invoice', b.* FROM grown, pg_temp.by_category_after(ARRAY[later, first]) b;
+-- (The rows of zeros are the 15th's, where the later post, arriving first, counted the
+-- recipient until its send day came with the first post; the reads skip them.)
 SELECT day, category, sent, delivered, unique_human_opens FROM deliverability_category_day ORDER BY day, category;
 
 -- Days are UTC days, whatever the session's time zone, when events are posted and when they

@@ -51,7 +51,7 @@ SELECT count(*) AS rows_of_others
 -- plainly that older events are gone (a row of source 'retention', where the kept events start:
 -- at the window's start, drop_event_partitions' boundary or the oldest monthly partition).
 -- A later event still shows.
-SELECT drop_event_partitions('2023-12-01') >= 0 AS dropped;
+SELECT drop_event_partitions('2023-12-01 00:00+00') >= 0 AS dropped;
 SELECT stored FROM ingest_sendgrid_event('[{"email":"maria@example.com","timestamp":1702000000,"event":"open","useragent":"Mozilla/5.0 (Mac)","sg_event_id":"t11","sg_message_id":"TL1.filter.0"}]');
 SELECT source, event, status, useragent, note FROM recipient_events('TL1', 'maria@example.com');
 SELECT status, opens, clicks FROM recipient_status WHERE message_id = 'TL1' AND email = 'maria@example.com';
@@ -59,6 +59,6 @@ SELECT status, opens, clicks FROM recipient_status WHERE message_id = 'TL1' AND 
 SELECT source, event, note IS NOT NULL AS says_dropped FROM recipient_events('TL1', 'other@example.com');
 
 -- A forgotten recipient has no timeline.
-SELECT forget_recipients('2023-12-01') AS forgotten;
+SELECT forget_recipients('2023-12-01 00:00+00') AS forgotten;
 SELECT count(*) AS rows FROM recipient_events('TL2', 'bob@example.com');
 TRUNCATE event_retention, recipient_retention;

@@ -68,7 +68,7 @@ SELECT email, cause, suppressed_since FROM suppression WHERE email = 'spam@examp
 
 -- Before a send to many, one call: the suppressed addresses of a list, each as given, with
 -- the cause and since when, as the suppression view has them (for the group too, when given).
-SELECT * FROM suppressed_among(ARRAY['GONE@example.com', 'dropped@example.com', ' spam@example.com', 'fine@example.com',
+SELECT * FROM suppressed_among(ARRAY['GONE@example.com', 'dropped@example.com', 'SPAM@example.com ', 'fine@example.com',
                                      'never-seen@example.com', 'group@example.com', 'Group@Example.com', NULL,
                                      'dropped@example.com', ''], 7);
 SELECT email, asm_group_id, cause FROM suppressed_among(ARRAY['group@example.com', 'unsub@example.com']);

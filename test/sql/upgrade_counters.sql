@@ -48,8 +48,8 @@ SELECT a.day, c.category, a.processed::int AS sent, a.delivered::int AS delivere
   FROM mailstatus.recipient r,
        unnest(COALESCE(r.categories, ARRAY[NULL::text])) AS c(category),
        mailstatus.activity_days(r.activity) AS a
- WHERE r.last_event_at < '2023-11-10';
-SELECT mailstatus.forget_recipients('2023-11-10');
+ WHERE r.last_event_at < '2023-11-10 00:00+00';
+SELECT mailstatus.forget_recipients('2023-11-10 00:00+00');
 
 ALTER EXTENSION mailstatus UPDATE TO '0.5.0';
 -- Days from the horizon on (2023-11-11): the state's recomputation.

@@ -66,22 +66,12 @@ WITH horizon AS (
       FROM kept k, horizon h, @extschema@.activity_figures(k.new_activity) AS f
      WHERE f.day OPERATOR(pg_catalog.<) h.first_full_day
 )
-INSERT INTO @extschema@.deliverability_day AS d
-SELECT c.day, pg_catalog.sum(c.sent), pg_catalog.sum(c.delivered), pg_catalog.sum(c.bounced), pg_catalog.sum(c.blocked),
-       pg_catalog.sum(c.dropped), pg_catalog.sum(c.deferred), pg_catalog.sum(c.spam_reports),
-       pg_catalog.sum(c.unique_human_opens), pg_catalog.sum(c.machine_opens), pg_catalog.sum(c.clicks)
-  FROM change c GROUP BY c.day
-ON CONFLICT ON CONSTRAINT deliverability_day_pkey DO UPDATE SET
-    sent = d.sent OPERATOR(pg_catalog.+) excluded.sent,
-    delivered = d.delivered OPERATOR(pg_catalog.+) excluded.delivered,
-    bounced = d.bounced OPERATOR(pg_catalog.+) excluded.bounced,
-    blocked = d.blocked OPERATOR(pg_catalog.+) excluded.blocked,
-    dropped = d.dropped OPERATOR(pg_catalog.+) excluded.dropped,
-    deferred = d.deferred OPERATOR(pg_catalog.+) excluded.deferred,
-    spam_reports = d.spam_reports OPERATOR(pg_catalog.+) excluded.spam_reports,
-    unique_human_opens = d.unique_human_opens OPERATOR(pg_catalog.+) excluded.unique_human_opens,
-    machine_opens = d.machine_opens OPERATOR(pg_catalog.+) excluded.machine_opens,
-    clicks = d.clicks OPERATOR(pg_catalog.+) excluded.clicks;
+SELECT @extschema@.add_deliverability_counts(pg_catalog.array_agg(t.d), NULL)
+  FROM (SELECT ROW(c.day, pg_catalog.sum(c.sent)::bigint, pg_catalog.sum(c.delivered)::bigint, pg_catalog.sum(c.bounced)::bigint,
+                   pg_catalog.sum(c.blocked)::bigint, pg_catalog.sum(c.dropped)::bigint, pg_catalog.sum(c.deferred)::bigint,
+                   pg_catalog.sum(c.spam_reports)::bigint, pg_catalog.sum(c.unique_human_opens)::bigint, pg_catalog.sum(c.machine_opens)::bigint,
+                   pg_catalog.sum(c.clicks)::bigint)::@extschema@.deliverability_day AS d
+          FROM change c GROUP BY c.day) AS t;
 
 WITH horizon AS (
     SELECT (h.forgotten_before AT TIME ZONE 'UTC')::date OPERATOR(pg_catalog.+) 1 AS first_full_day
@@ -108,22 +98,12 @@ WITH horizon AS (
            horizon h, @extschema@.activity_figures(k.new_activity) AS f
      WHERE f.day OPERATOR(pg_catalog.<) h.first_full_day
 )
-INSERT INTO @extschema@.deliverability_category_day AS d
-SELECT c.day, c.category, pg_catalog.sum(c.sent), pg_catalog.sum(c.delivered), pg_catalog.sum(c.bounced),
-       pg_catalog.sum(c.blocked), pg_catalog.sum(c.dropped), pg_catalog.sum(c.deferred), pg_catalog.sum(c.spam_reports),
-       pg_catalog.sum(c.unique_human_opens), pg_catalog.sum(c.machine_opens), pg_catalog.sum(c.clicks)
-  FROM change c GROUP BY c.day, c.category
-ON CONFLICT ON CONSTRAINT deliverability_category_day_key DO UPDATE SET
-    sent = d.sent OPERATOR(pg_catalog.+) excluded.sent,
-    delivered = d.delivered OPERATOR(pg_catalog.+) excluded.delivered,
-    bounced = d.bounced OPERATOR(pg_catalog.+) excluded.bounced,
-    blocked = d.blocked OPERATOR(pg_catalog.+) excluded.blocked,
-    dropped = d.dropped OPERATOR(pg_catalog.+) excluded.dropped,
-    deferred = d.deferred OPERATOR(pg_catalog.+) excluded.deferred,
-    spam_reports = d.spam_reports OPERATOR(pg_catalog.+) excluded.spam_reports,
-    unique_human_opens = d.unique_human_opens OPERATOR(pg_catalog.+) excluded.unique_human_opens,
-    machine_opens = d.machine_opens OPERATOR(pg_catalog.+) excluded.machine_opens,
-    clicks = d.clicks OPERATOR(pg_catalog.+) excluded.clicks;
+SELECT @extschema@.add_deliverability_counts(NULL, pg_catalog.array_agg(t.d))
+  FROM (SELECT ROW(c.day, c.category, pg_catalog.sum(c.sent)::bigint, pg_catalog.sum(c.delivered)::bigint, pg_catalog.sum(c.bounced)::bigint,
+                   pg_catalog.sum(c.blocked)::bigint, pg_catalog.sum(c.dropped)::bigint, pg_catalog.sum(c.deferred)::bigint,
+                   pg_catalog.sum(c.spam_reports)::bigint, pg_catalog.sum(c.unique_human_opens)::bigint, pg_catalog.sum(c.machine_opens)::bigint,
+                   pg_catalog.sum(c.clicks)::bigint)::@extschema@.deliverability_category_day AS d
+          FROM change c GROUP BY c.day, c.category) AS t;
 
 -- Each recipient's sends join its activity, as record_send merges them from now on.
 UPDATE @extschema@.recipient r
