@@ -31,13 +31,21 @@ CREATE PROCEDURE bench.empty_mailstatus() LANGUAGE sql AS $$
 
 -- The merge of the state, switched off and on again for the "events only" measure (the
 -- same ingest, the state left as it is): the ratio of the two is what the state costs.
-SELECT pg_get_functiondef('mailstatus.merge_events(mailstatus.event[])'::regprocedure) AS merge_events_definition \gset
-CREATE PROCEDURE bench.merge_state(enabled boolean, definition text) LANGUAGE plpgsql AS $$
+-- (merge_events merges a direct post's events, merge_flushing_events a landing flush's.)
+SELECT pg_get_functiondef('mailstatus.merge_events(mailstatus.event[])'::regprocedure) AS merge_events_definition,
+       pg_get_functiondef('mailstatus.merge_flushing_events()'::regprocedure) AS merge_flushing_events_definition \gset
+CREATE PROCEDURE bench.merge_state(enabled boolean, definitions text[]) LANGUAGE plpgsql AS $$
+DECLARE
+  definition text;
 BEGIN
   IF enabled THEN
-    EXECUTE definition;
+    FOREACH definition IN ARRAY definitions LOOP
+      EXECUTE definition;
+    END LOOP;
   ELSE
     CREATE OR REPLACE FUNCTION mailstatus.merge_events(events mailstatus.event[]) RETURNS void
+      LANGUAGE plpgsql AS 'BEGIN END';
+    CREATE OR REPLACE FUNCTION mailstatus.merge_flushing_events() RETURNS void
       LANGUAGE plpgsql AS 'BEGIN END';
   END IF;
 END $$;
@@ -97,7 +105,7 @@ SELECT current_setting('data_directory') || '/bench-peer.bin' AS peer_rows,
 -- Without the merge first (its rows are COPY's), then the three ways, alternating.
 CALL bench.merge_state(false, NULL);
 SELECT format('CALL bench.post_all(%L, %s)', 'mailstatus jsonb, events only', r) FROM generate_series(1, :reps) r \gexec
-CALL bench.merge_state(true, :'merge_events_definition');
+CALL bench.merge_state(true, ARRAY[:'merge_events_definition', :'merge_flushing_events_definition']);
 COPY (SELECT * FROM mailstatus.event) TO :'mailstatus_rows' WITH (FORMAT binary);
 SELECT format('CALL bench.post_all(%L, %s)', m, r) FROM generate_series(1, :reps) r,
        unnest(ARRAY['mailstatus jsonb', 'mailstatus raw body', 'peer']) m ORDER BY r, m \gexec

@@ -104,6 +104,8 @@ SELECT * FROM ingest_sendgrid_event((SELECT body FROM post WHERE n = 3));
 SELECT count(*) AS landed_after_the_interval, (SELECT flushed_at > now() - interval '1 minute' FROM landing_flush) AS just_flushed
   FROM landed_event;
 SET mailstatus.flush_rows = 30;
+-- (The statistics reported first: the last flush emptied the landing.)
+SELECT pg_stat_force_next_flush();
 SELECT * FROM ingest_sendgrid_event((SELECT body FROM post WHERE n = 4));
 SELECT pg_stat_force_next_flush();
 SELECT * FROM ingest_sendgrid_event((SELECT body FROM post WHERE n = 5));
@@ -137,6 +139,28 @@ SELECT * FROM ingest_sendgrid_event('{"email":"forgotten@example.com","timestamp
 SELECT forget_recipients('2023-12-01') > 0 AS forgot;
 SELECT count(*) AS left_behind, (SELECT count(*) FROM landed_event) AS landed FROM recipient WHERE email = 'forgotten@example.com';
 SELECT * FROM state_differences();
+
+-- An async bounce (no message id) lands and the flush merges it into the state of the
+-- message it is attributed to (the address's latest send), with an event of that message
+-- in the same flush; an event a direct post stored earlier in the flushing transaction is
+-- found stored by the flush (a duplicate) and merged once.
+SET mailstatus.flush_rows = 1000000;
+SELECT record_send('Async', ARRAY['async@example.com'], '{"crm_record": "REC-async"}', '2024-01-01 10:00+00');
+SELECT * FROM ingest_sendgrid_event('[{"email":"async@example.com","timestamp":1704103200,"event":"delivered","sg_event_id":"as-1","sg_message_id":"Async.filter.0"},
+                                      {"email":"ASYNC@example.com","timestamp":1704106800,"event":"bounce","sg_event_id":"as-2","reason":"550 async"}]');
+SELECT * FROM flush();
+SELECT message_id, email, status FROM recipient_status WHERE email = 'async@example.com';
+SELECT count(*) AS attributed FROM event WHERE message_id = '' AND attributed_message_id = 'Async';
+BEGIN;
+SET LOCAL mailstatus.ingest_mode = direct;
+SELECT * FROM ingest_sendgrid_event('{"email":"twice@example.com","timestamp":1704110400,"event":"open","sg_event_id":"tw-1","sg_message_id":"Twice.filter.0"}');
+SET LOCAL mailstatus.ingest_mode = landing;
+SELECT * FROM ingest_sendgrid_event('{"email":"twice@example.com","timestamp":1704110400,"event":"open","sg_event_id":"tw-1","sg_message_id":"Twice.filter.0"}');
+SELECT * FROM flush();
+COMMIT;
+SELECT opens, status FROM recipient_status WHERE email = 'twice@example.com';
+SELECT * FROM state_differences();
+RESET mailstatus.flush_rows;
 
 -- Who may: the landing tables and the flush are the owner's; a role granted the ingest
 -- function lands its posts, and may flush only when granted flush().
