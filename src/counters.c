@@ -283,7 +283,7 @@ counter_row_array(HTAB *rows, Oid array_type, bool with_category)
 	return PointerGetDatum(construct_array(rowdatums, n, rowtype, -1, false, TYPALIGN_DOUBLE));
 }
 
-/* An array of status_count rows of the nonzero changes. */
+/* An array of recipient_count_by_status rows of the nonzero changes. */
 static Datum
 status_row_array(int64 statuses[2][MAIL_STATUS_MAX + 1], Oid array_type)
 {
@@ -343,7 +343,7 @@ PG_FUNCTION_INFO_V1(recipient_merge_counts);
 /*
  * SQL: recipient_merge_counts(merged recipient[], inserted boolean[]) →
  * (days deliverability_day[], category_days deliverability_category_day[],
- * statuses status_count[]): what the merge that returned these rows adds to
+ * statuses recipient_count_by_status[]): what the merge that returned these rows adds to
  * each counter, as rows to add.
  */
 Datum

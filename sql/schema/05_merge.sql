@@ -84,7 +84,7 @@ REVOKE ALL ON FUNCTION @extschema@.group_suppression_partials(@extschema@.event[
 CREATE FUNCTION @extschema@.recipient_merge_counts(merged @extschema@.recipient[], inserted boolean[],
                                                    OUT days @extschema@.deliverability_day[],
                                                    OUT category_days @extschema@.deliverability_category_day[],
-                                                   OUT statuses @extschema@.status_count[])
+                                                   OUT statuses @extschema@.recipient_count_by_status[])
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.recipient_merge_counts(@extschema@.recipient[], boolean[]) IS
     'What a merge into recipient (its rows as merged, and whether each was new) adds to the counters: a recipient''s added activity to its days, to each of its categories (a new category: all of it; its first categories take it from NULL), and its change of status';
@@ -147,7 +147,7 @@ DECLARE
     unchanged_args jsonb[];
     days mailstatus.deliverability_day[];
     category_days mailstatus.deliverability_category_day[];
-    statuses mailstatus.status_count[];
+    statuses mailstatus.recipient_count_by_status[];
     notified bigint;
 BEGIN
     WITH upserted AS (
@@ -188,9 +188,9 @@ BEGIN
     SELECT c.days, c.category_days, c.statuses INTO days, category_days, statuses
       FROM mailstatus.recipient_merge_counts(merged, inserted) AS c;
     PERFORM mailstatus.add_deliverability_counts(days, category_days);
-    INSERT INTO mailstatus.status_count AS s
+    INSERT INTO mailstatus.recipient_count_by_status AS s
     SELECT a.* FROM pg_catalog.unnest(statuses) AS a ORDER BY a.machine_opens_counted, a.status
-    ON CONFLICT ON CONSTRAINT status_count_key DO UPDATE SET recipients = s.recipients OPERATOR(pg_catalog.+) excluded.recipients;
+    ON CONFLICT ON CONSTRAINT recipient_count_by_status_key DO UPDATE SET recipients = s.recipients OPERATOR(pg_catalog.+) excluded.recipients;
 
     -- Each change of status, as this session counts machine opens, logged and notified by id
     -- (no personal data in the payload). A notification queue half full (a listener that

@@ -48,7 +48,7 @@ COMMENT ON VIEW @extschema@.message_status IS
 
 CREATE VIEW @extschema@.status_counts AS
 SELECT s.status, @extschema@.mail_status_label(s.status) AS status_label, s.recipients
-  FROM @extschema@.status_count s
+  FROM @extschema@.recipient_count_by_status s
  WHERE s.machine_opens_counted OPERATOR(pg_catalog.=) @extschema@.machine_opens_counted()
    AND s.recipients OPERATOR(pg_catalog.<>) 0;
 COMMENT ON VIEW @extschema@.status_counts IS

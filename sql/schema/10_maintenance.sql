@@ -229,7 +229,7 @@ BEGIN
         DELETE FROM mailstatus.send s USING gone g
          WHERE s.message_id OPERATOR(pg_catalog.=) g.message_id AND s.email OPERATOR(pg_catalog.=) g.email
     ), counted AS (
-        UPDATE mailstatus.status_count c
+        UPDATE mailstatus.recipient_count_by_status c
            SET recipients = c.recipients OPERATOR(pg_catalog.-) n.recipients
           FROM (SELECT v.counted, v.status, pg_catalog.count(*) AS recipients
                   FROM gone g

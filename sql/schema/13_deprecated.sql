@@ -29,7 +29,7 @@ BEGIN
                 DETAIL = 'Since 0.4.0 recipient_status is kept at ingest (recipient_status_current is recipient_status) and every change of status is logged in mailstatus.status_change and notified on mailstatus_status_changed.',
                 HINT = 'Remove the call; it is gone in 0.6.0.';
     -- What it returned: the recipients whose status is tracked.
-    RETURN (SELECT COALESCE(pg_catalog.sum(c.recipients), 0)::bigint FROM mailstatus.status_count c
+    RETURN (SELECT COALESCE(pg_catalog.sum(c.recipients), 0)::bigint FROM mailstatus.recipient_count_by_status c
              WHERE NOT c.machine_opens_counted);
 END $$;
 COMMENT ON FUNCTION @extschema@.track_status(boolean) IS

@@ -36,7 +36,7 @@ CREATE FUNCTION pg_temp.state_fingerprint() RETURNS text LANGUAGE sql AS $$
     (SELECT string_agg(a::text, ';' ORDER BY a.message_id, a.args_hash) FROM mailstatus.message_custom_args a),
     (SELECT string_agg(d::text, ';' ORDER BY d.day) FROM mailstatus.deliverability_day d),
     (SELECT string_agg(d::text, ';' ORDER BY d.day, d.category) FROM mailstatus.deliverability_category_day d WHERE d.sent + d.delivered + d.bounced + d.blocked + d.dropped + d.deferred + d.spam_reports + d.unique_human_opens + d.machine_opens + d.clicks > 0),
-    (SELECT string_agg(c::text, ';' ORDER BY c.machine_opens_counted, c.status) FROM mailstatus.status_count c WHERE c.recipients <> 0))) $$;
+    (SELECT string_agg(c::text, ';' ORDER BY c.machine_opens_counted, c.status) FROM mailstatus.recipient_count_by_status c WHERE c.recipients <> 0))) $$;
 CREATE FUNCTION pg_temp.views_fingerprint() RETURNS text LANGUAGE sql AS $$
   SELECT md5(concat_ws('/',
     (SELECT string_agg(r::text, '|' ORDER BY r.message_id, r.email) FROM mailstatus.recipient_status r),

@@ -6,3 +6,10 @@
 -- by the generated part): the constraint is dropped here and made again by the postlude.
 ALTER TABLE @extschema@.webhook_key DROP CONSTRAINT webhook_key_is_p256;
 -- altered: TABLE @extschema@.webhook_key
+
+-- status_count is recipient_count_by_status (one letter from the view status_counts, which keeps
+-- its name): renamed with its rows and its key; its recomputation is made anew under the new name.
+DROP VIEW @extschema@.recomputed_status_count;
+ALTER TABLE @extschema@.status_count RENAME TO recipient_count_by_status;
+ALTER TABLE @extschema@.recipient_count_by_status RENAME CONSTRAINT status_count_key TO recipient_count_by_status_key;
+-- altered: TABLE @extschema@.recipient_count_by_status
