@@ -32,8 +32,8 @@ CREATE TABLE @extschema@.recipient (
 CREATE INDEX recipient_email_idx ON @extschema@.recipient (email);
 COMMENT ON TABLE @extschema@.recipient IS
     'Per recipient of a message, the partial states of every aggregate recipient_status shows, merged at ingest with the aggregates'' combine functions';
-COMMENT ON COLUMN @extschema@.recipient.reached IS 'mail_status_reached_state of its events and send, machine opens counted as opens';
-COMMENT ON COLUMN @extschema@.recipient.reached_human IS 'mail_status_reached_state of its events and send, machine opens left out (the default)';
+COMMENT ON COLUMN @extschema@.recipient.reached IS 'status_reached_state of its events and send, machine opens counted as opens';
+COMMENT ON COLUMN @extschema@.recipient.reached_human IS 'status_reached_state of its events and send, machine opens left out (the default)';
 COMMENT ON COLUMN @extschema@.recipient.reason IS 'latest_timed_value of the reasons of its bounces and drops';
 COMMENT ON COLUMN @extschema@.recipient.custom_args IS 'latest_timed_value of the custom args of its events and send';
 COMMENT ON COLUMN @extschema@.recipient.categories IS 'category_set of its events';

@@ -10,8 +10,8 @@ CREATE FUNCTION @extschema@.recipient_partials(events @extschema@.event[], sends
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
     SELECT f.message_id, f.email,
-           @extschema@.mail_status_reached_state(f.status, f.occurred_at),
-           @extschema@.mail_status_reached_state(f.status, f.occurred_at) FILTER (WHERE NOT f.machine_open),
+           @extschema@.status_reached_state(f.status, f.occurred_at),
+           @extschema@.status_reached_state(f.status, f.occurred_at) FILTER (WHERE NOT f.machine_open),
            pg_catalog.min(f.occurred_at), pg_catalog.max(f.occurred_at),
            (pg_catalog.count(*) FILTER (WHERE f.event OPERATOR(pg_catalog.=) 'open' AND NOT f.machine_open))::integer,
            (pg_catalog.count(*) FILTER (WHERE f.event OPERATOR(pg_catalog.=) 'open' AND f.machine_open))::integer,
@@ -154,8 +154,8 @@ BEGIN
         INSERT INTO mailstatus.recipient AS r
         SELECT p.* FROM pg_catalog.unnest(partials) AS p ORDER BY p.message_id, p.email
         ON CONFLICT ON CONSTRAINT recipient_pkey DO UPDATE SET
-            reached = mailstatus.mail_status_reached_at_combine(r.reached, excluded.reached),
-            reached_human = mailstatus.mail_status_reached_at_combine(r.reached_human, excluded.reached_human),
+            reached = mailstatus.status_reached_combine(r.reached, excluded.reached),
+            reached_human = mailstatus.status_reached_combine(r.reached_human, excluded.reached_human),
             first_event_at = LEAST(r.first_event_at, excluded.first_event_at),
             last_event_at = GREATEST(r.last_event_at, excluded.last_event_at),
             opens = r.opens OPERATOR(pg_catalog.+) excluded.opens,
@@ -167,8 +167,8 @@ BEGIN
             custom_args = mailstatus.timed_value_merge(r.custom_args, excluded.custom_args),
             categories = mailstatus.category_set_merge(r.categories, excluded.categories),
             activity = mailstatus.activity_merge(r.activity, excluded.activity),
-            status_before = mailstatus.mail_status_reached_status(r.reached),
-            human_status_before = mailstatus.mail_status_reached_status(r.reached_human),
+            status_before = mailstatus.status_reached_status(r.reached),
+            human_status_before = mailstatus.status_reached_status(r.reached_human),
             activity_added = mailstatus.activity_added(r.activity, excluded.activity),
             categories_added = mailstatus.category_set_added(r.categories, excluded.categories),
             custom_args_changed = mailstatus.timed_value_jsonb(excluded.custom_args)
@@ -197,13 +197,13 @@ BEGIN
     -- stopped reading) stops the notifying, never the batch: the log keeps every change.
     WITH changes AS (
         INSERT INTO mailstatus.status_change (message_id, email, old_status, new_status, status_at)
-        SELECT m.message_id, m.email, t.old_status, mailstatus.mail_status_reached_status(t.reached),
+        SELECT m.message_id, m.email, t.old_status, mailstatus.status_reached_status(t.reached),
                mailstatus.mail_status_reached_at_final(t.reached)
           FROM pg_catalog.unnest(merged) AS m
          CROSS JOIN LATERAL (SELECT CASE WHEN mailstatus.machine_opens_counted() THEN m.reached ELSE m.reached_human END,
                                     CASE WHEN mailstatus.machine_opens_counted() THEN m.status_before ELSE m.human_status_before END)
                             AS t(reached, old_status)
-         WHERE mailstatus.mail_status_reached_status(t.reached)::text IS DISTINCT FROM t.old_status::text
+         WHERE mailstatus.status_reached_status(t.reached)::text IS DISTINCT FROM t.old_status::text
          ORDER BY 1, 2
         RETURNING id)
     SELECT pg_catalog.count(*) INTO notified

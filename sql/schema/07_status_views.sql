@@ -6,8 +6,8 @@
 CREATE VIEW @extschema@.recipient_status AS
 SELECT r.message_id,
        r.email,
-       @extschema@.mail_status_reached_status(CASE WHEN @extschema@.machine_opens_counted() THEN r.reached ELSE r.reached_human END) AS status,
-       @extschema@.mail_status_label(@extschema@.mail_status_reached_status(
+       @extschema@.status_reached_status(CASE WHEN @extschema@.machine_opens_counted() THEN r.reached ELSE r.reached_human END) AS status,
+       @extschema@.mail_status_label(@extschema@.status_reached_status(
            CASE WHEN @extschema@.machine_opens_counted() THEN r.reached ELSE r.reached_human END)) AS status_label,
        @extschema@.mail_status_reached_at_final(CASE WHEN @extschema@.machine_opens_counted() THEN r.reached ELSE r.reached_human END) AS status_at,
        r.first_event_at,

@@ -23,7 +23,7 @@ SELECT v, f, pg_temp.outcome(format(s, v)) AS outcome
                ('mail_status_send', 'SELECT mailstatus.mail_status_send((%s)::int2::mailstatus.mail_status)::text'),
                ('mail_status_label', 'SELECT mailstatus.mail_status_label((%s)::int2::mailstatus.mail_status)'),
                ('effective_status', 'SELECT (mailstatus.effective_status((%s)::int2::mailstatus.mail_status, false) IS NULL)::text'),
-               ('reached_at_transfn', 'SELECT mailstatus.mail_status_reached_at_transfn(0, (%s)::int2::mailstatus.mail_status, now())::text'),
+               ('reached_at_transfn', 'SELECT mailstatus.status_reached_transfn(0, (%s)::int2::mailstatus.mail_status, now())::text'),
                ('mail_status_reached_at', 'SELECT mailstatus.mail_status_reached_at((%s)::int2::mailstatus.mail_status, now())::text')) AS t(f, s)
  ORDER BY v, f;
 -- The valid ones still work.
@@ -36,14 +36,14 @@ INSERT INTO forged_state VALUES ('status 10', 10::bigint << 59), ('status 15', (
   ('negative', -1), ('status 0 with a time', 4242), ('time out of range', (3::bigint << 59) | ((1::bigint << 59) - 1));
 SELECT label, f, pg_temp.outcome(format(s, v)) AS outcome
   FROM forged_state,
-       (VALUES ('reached_status', 'SELECT mailstatus.mail_status_reached_status(%s)::text'),
+       (VALUES ('reached_status', 'SELECT mailstatus.status_reached_status(%s)::text'),
                ('reached_at_final', 'SELECT mailstatus.mail_status_reached_at_final(%s)::text'),
-               ('reached_at_transfn', 'SELECT mailstatus.mail_status_reached_at_transfn(%s, ''sent'', now())::text')) AS t(f, s)
+               ('reached_at_transfn', 'SELECT mailstatus.status_reached_transfn(%s, ''sent'', now())::text')) AS t(f, s)
  ORDER BY label, f;
 -- The valid ones: 0 (no rows), and what the aggregate makes.
-SELECT mail_status_reached_status(0) IS NULL AS no_status, mail_status_reached_at_final(0) IS NULL AS no_time,
-       mail_status_reached_status(mail_status_reached_state('dropped', '2023-11-14 22:13:20+00')) AS status,
-       mail_status_reached_at_final(mail_status_reached_state('dropped', '2023-11-14 22:13:20+00')) AS at;
+SELECT status_reached_status(0) IS NULL AS no_status, mail_status_reached_at_final(0) IS NULL AS no_time,
+       status_reached_status(status_reached_state('dropped', '2023-11-14 22:13:20+00')) AS status,
+       mail_status_reached_at_final(status_reached_state('dropped', '2023-11-14 22:13:20+00')) AS at;
 
 -- timed_value: a kind byte ('t' or 'j'), an int8 time, then the value. Forged: too short, an
 -- unknown kind, a time out of range, text that is not UTF-8, and jsonb bytes that are not a
@@ -130,7 +130,7 @@ SELECT label, pg_temp.outcome(s) AS outcome
  ORDER BY label;
 -- A valid merge: a new recipient, sent on a day, under its category.
 SELECT (c).days, (c).category_days, (c).statuses
-  FROM (SELECT recipient_merge_counts(ARRAY[pg_temp.merged(mail_status_reached_state('sent', '2023-11-14'), NULL,
+  FROM (SELECT recipient_merge_counts(ARRAY[pg_temp.merged(status_reached_state('sent', '2023-11-14'), NULL,
           (SELECT v FROM valid_activity), '{invoice}')], ARRAY[true]) AS c) r;
 
 -- Event rows handed to event_payload and event_key with a NULL message_id (the table never

@@ -161,9 +161,9 @@ EXCEPTION WHEN raise_exception THEN
 END $$;
 SELECT damage, pg_temp.damage_found(format('UPDATE mailstatus.recipient SET %s WHERE message_id = %L', damage, m)) AS found
   FROM (VALUES
-    ('B1', 'reached = (SELECT mailstatus.mail_status_reached_state(''opened'', ''2023-11-01 00:00:00+00''))'),
-    ('B1', 'reached_human = (SELECT mailstatus.mail_status_reached_state(''clicked'', ''2023-11-01 00:01:00+00''))'),
-    ('B1', 'reached_human = (SELECT mailstatus.mail_status_reached_state(''dropped'', ''2023-10-30 00:00:00+00''))'),
+    ('B1', 'reached = (SELECT mailstatus.status_reached_state(''opened'', ''2023-11-01 00:00:00+00''))'),
+    ('B1', 'reached_human = (SELECT mailstatus.status_reached_state(''clicked'', ''2023-11-01 00:01:00+00''))'),
+    ('B1', 'reached_human = (SELECT mailstatus.status_reached_state(''dropped'', ''2023-10-30 00:00:00+00''))'),
     ('B1', 'last_event_at = last_event_at + interval ''1 second'''),
     ('B1', 'last_event_at = ''2023-10-31 00:00:00+00'''),
     ('B1', 'first_event_at = ''2023-11-01 00:00:00+00'''),
