@@ -1,8 +1,8 @@
 /*
  * What one merge into the recipient state adds to the maintained counters
  * (deliverability per day, per day and category, recipients per status), in
- * one pass over the merged rows: merge_recipients then adds these few rows to
- * the counter tables.  The rules (also in the comments of merge_recipients):
+ * one pass over the merged rows: count_and_notify_merge then adds these few
+ * rows to the counter tables.  The rules (also in its comments):
  * - a recipient counts in the deliverability figures as activity_figures_of
  *   says, on its send day, under each of its categories (under NULL while it
  *   has none); a merge takes away what it counted before the merge (its

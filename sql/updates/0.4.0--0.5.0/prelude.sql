@@ -13,3 +13,7 @@ DROP VIEW @extschema@.recomputed_status_count;
 ALTER TABLE @extschema@.status_count RENAME TO recipient_count_by_status;
 ALTER TABLE @extschema@.recipient_count_by_status RENAME CONSTRAINT status_count_key TO recipient_count_by_status_key;
 -- altered: TABLE @extschema@.recipient_count_by_status
+
+-- merge_recipients returns the merged rows (count_and_notify_merge, new, counts and notifies
+-- what they changed): its result columns change.
+DROP FUNCTION @extschema@.merge_recipients(@extschema@.recipient[]);
