@@ -2,8 +2,9 @@
 # The pg_regress suite with every session in a time zone far from UTC, besides pg_regress'
 # own PST8PDT: Pacific/Kiritimati (+14:00) and America/St_Johns (-03:30, -02:30 in summer).
 #   test/timezones/run.sh [ZONE...]        (as the postgres user; PG_CONFIG as for make)
-# A test that sets timezone = 'UTC' gets the far zone instead, and so does one that keeps
-# pg_regress' PST8PDT (launcher.sh, through pg_regress --launcher); psql's output is then
+# A test that sets timezone = 'UTC' gets the far zone instead (a SET marked as the launcher's:
+# a test's own SET of that zone stays its own), and so does one that keeps pg_regress'
+# PST8PDT (launcher.sh, through pg_regress --launcher); psql's output is then
 # written back in the zone the expected file was made in (normalize.py): a mere difference
 # of display passes, a day or time mailstatus computes in the session's zone instead of UTC
 # fails. Runs in a copy of the sources, on pg_regress' temp instance (the extension must be
