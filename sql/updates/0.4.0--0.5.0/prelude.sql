@@ -6,3 +6,14 @@
 -- by the generated part): the constraint is dropped here and made again by the postlude.
 ALTER TABLE @extschema@.webhook_key DROP CONSTRAINT webhook_key_is_p256;
 -- altered: TABLE @extschema@.webhook_key
+
+-- A send is told apart by its time and custom args too (every distinct send kept, as every
+-- distinct event is, so the state no longer depends on which of two sends came first). A
+-- 0.4.0 table holds one send per recipient: the new key holds them as they are.
+ALTER TABLE @extschema@.send ADD COLUMN custom_args_hash bigint;
+UPDATE @extschema@.send SET custom_args_hash = pg_catalog.jsonb_hash_extended(custom_args, 0);
+ALTER TABLE @extschema@.send
+    ALTER COLUMN custom_args_hash SET NOT NULL,
+    DROP CONSTRAINT send_pkey,
+    ADD CONSTRAINT send_pkey PRIMARY KEY (message_id, email, sent_at, custom_args_hash);
+-- altered: TABLE @extschema@.send
