@@ -70,7 +70,7 @@ SELECT label, f, pg_temp.outcome(format(s, quote_literal(v::text))) AS outcome
                ('timed_value_text', 'SELECT mailstatus.timed_value_text(%s::bytea::mailstatus.timed_value)'),
                ('timed_value_jsonb', 'SELECT mailstatus.timed_value_jsonb(%s::bytea::mailstatus.timed_value)::text'),
                ('timed_value_at', 'SELECT mailstatus.timed_value_at(%s::bytea::mailstatus.timed_value)::text'),
-               ('timed_value_merge', 'SELECT mailstatus.timed_value_merge(%s::bytea::mailstatus.timed_value, ''{"at": "2023-11-14", "text": "x"}'')::text'),
+               ('timed_value_merge', 'SELECT mailstatus.timed_value_merge(%s::bytea::mailstatus.timed_value, ''{"at": "2023-11-14 00:00+00", "text": "x"}'')::text'),
                ('timed_value_add_text', 'SELECT mailstatus.timed_value_add_text(%s::bytea::mailstatus.timed_value, ''x'', ''2023-11-14 00:00+00'')::text'),
                ('suppression_holding', 'SELECT mailstatus.suppression_holding(%s::bytea::mailstatus.timed_value, NULL, NULL, NULL)::text')) AS t(f, s)
  ORDER BY label, f;
@@ -111,7 +111,7 @@ SELECT category_set_merge('{c,a,c}', '{b,NULL,a}') AS merged, category_set_added
 -- a NULL row or flag, rows that do not match their flags.
 CREATE FUNCTION pg_temp.merged(reached bigint, status_before int2 DEFAULT NULL, activity bytea DEFAULT NULL,
                                categories text[] DEFAULT NULL) RETURNS mailstatus.recipient LANGUAGE sql AS $$
-  SELECT ROW('M', 'a@example.com', reached, reached, '2023-11-14', '2023-11-14', 0, 0, 0, NULL, NULL, NULL, NULL,
+  SELECT ROW('M', 'a@example.com', reached, reached, '2023-11-14 00:00+00', '2023-11-14 00:00+00', 0, 0, 0, NULL, NULL, NULL, NULL,
              categories, activity::mailstatus.activity, status_before::mailstatus.mail_status,
              status_before::mailstatus.mail_status, NULL, NULL, NULL)::mailstatus.recipient $$;
 SELECT label, pg_temp.outcome(s) AS outcome
@@ -130,7 +130,7 @@ SELECT label, pg_temp.outcome(s) AS outcome
  ORDER BY label;
 -- A valid merge: a new recipient, sent on a day, under its category.
 SELECT (c).days, (c).category_days, (c).statuses
-  FROM (SELECT recipient_merge_counts(ARRAY[pg_temp.merged(status_reached_state('sent', '2023-11-14'), NULL,
+  FROM (SELECT recipient_merge_counts(ARRAY[pg_temp.merged(status_reached_state('sent', '2023-11-14 00:00+00'), NULL,
           (SELECT v FROM valid_activity), '{invoice}')], ARRAY[true]) AS c) r;
 
 -- Event rows handed to event_payload and event_key with a NULL message_id (the table never
