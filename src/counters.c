@@ -343,8 +343,8 @@ PG_FUNCTION_INFO_V1(recipient_merge_counts);
 /*
  * SQL: recipient_merge_counts(merged recipient[], inserted boolean[]) →
  * (days deliverability_day[], category_days deliverability_category_day[],
- * statuses recipient_count_by_status[]): what the merge that returned these rows adds to
- * each counter, as rows to add.
+ * statuses recipient_count_by_status[]): what the merge that returned these
+ * rows adds to each counter, as rows to add.
  */
 Datum
 recipient_merge_counts(PG_FUNCTION_ARGS)
