@@ -74,7 +74,7 @@ CREATE TABLE @extschema@.flushing_counts (
     message_id text COLLATE "C" NOT NULL,
     days @extschema@.deliverability_day[] NOT NULL,
     category_days @extschema@.deliverability_category_day[] NOT NULL,
-    statuses @extschema@.status_count[] NOT NULL,
+    statuses @extschema@.recipient_count_by_status[] NOT NULL,
     CONSTRAINT flushing_counts_pkey PRIMARY KEY (message_id)
 );
 COMMENT ON TABLE @extschema@.flushing_counts IS
@@ -150,7 +150,7 @@ BEGIN
     PERFORM mailstatus.move_attributed_events();
 
     -- Recipients: each message's partial states, merged with the combine functions (the
-    -- combine of upsert_recipients, which records what each merge changed).
+    -- combine of merge_recipients, which records what each merge changed).
     INSERT INTO mailstatus.recipient AS r
     SELECT m.message_id, p.email, p.reached, p.reached_human, p.first_event_at, p.last_event_at, p.opens,
            p.machine_opens, p.clicks, p.reason, p.smtp_status, p.bounce_classification, p.custom_args,
@@ -160,8 +160,8 @@ BEGIN
            LATERAL mailstatus.recipient_partials(m.events, '{}') AS p
      ORDER BY m.message_id, p.email
     ON CONFLICT ON CONSTRAINT recipient_pkey DO UPDATE SET
-        reached = mailstatus.mail_status_reached_at_combine(r.reached, excluded.reached),
-        reached_human = mailstatus.mail_status_reached_at_combine(r.reached_human, excluded.reached_human),
+        reached = mailstatus.status_reached_combine(r.reached, excluded.reached),
+        reached_human = mailstatus.status_reached_combine(r.reached_human, excluded.reached_human),
         first_event_at = LEAST(r.first_event_at, excluded.first_event_at),
         last_event_at = GREATEST(r.last_event_at, excluded.last_event_at),
         opens = r.opens OPERATOR(pg_catalog.+) excluded.opens,
@@ -173,8 +173,8 @@ BEGIN
         custom_args = mailstatus.timed_value_merge(r.custom_args, excluded.custom_args),
         categories = mailstatus.category_set_merge(r.categories, excluded.categories),
         activity = mailstatus.activity_merge(r.activity, excluded.activity),
-        status_before = mailstatus.mail_status_reached_status(r.reached),
-        human_status_before = mailstatus.mail_status_reached_status(r.reached_human),
+        status_before = mailstatus.status_reached_status(r.reached),
+        human_status_before = mailstatus.status_reached_status(r.reached_human),
         activity_added = mailstatus.activity_added(r.activity, excluded.activity),
         categories_added = mailstatus.category_set_added(r.categories, excluded.categories),
         custom_args_changed = mailstatus.timed_value_jsonb(excluded.custom_args)
@@ -205,20 +205,20 @@ BEGIN
                          pg_catalog.sum(d.machine_opens), pg_catalog.sum(d.clicks))::mailstatus.deliverability_category_day
                 FROM mailstatus.flushing_counts c, LATERAL pg_catalog.unnest(c.category_days) AS d
                GROUP BY d.day, d.category));
-    INSERT INTO mailstatus.status_count AS s
+    INSERT INTO mailstatus.recipient_count_by_status AS s
     SELECT a.machine_opens_counted, a.status, a.recipients
       FROM (SELECT d.machine_opens_counted, d.status, pg_catalog.sum(d.recipients)::bigint AS recipients
               FROM mailstatus.flushing_counts c, LATERAL pg_catalog.unnest(c.statuses) AS d
              GROUP BY d.machine_opens_counted, d.status) AS a
      ORDER BY a.machine_opens_counted, a.status
-    ON CONFLICT ON CONSTRAINT status_count_key DO UPDATE SET recipients = s.recipients OPERATOR(pg_catalog.+) excluded.recipients;
+    ON CONFLICT ON CONSTRAINT recipient_count_by_status_key DO UPDATE SET recipients = s.recipients OPERATOR(pg_catalog.+) excluded.recipients;
 
     -- Each change of status, as this session counts machine opens, logged and notified by id,
     -- as merge_recipients does: a recipient's changes within one flush are one change.
     WITH changes AS (
         INSERT INTO mailstatus.status_change (message_id, email, old_status, new_status, status_at)
         SELECT c.message_id, c.email, c.old_status, c.new_status, c.status_at
-          FROM (SELECT r.message_id, r.email, t.old_status, mailstatus.mail_status_reached_status(t.reached) AS new_status,
+          FROM (SELECT r.message_id, r.email, t.old_status, mailstatus.status_reached_status(t.reached) AS new_status,
                        mailstatus.mail_status_reached_at_final(t.reached) AS status_at
                   FROM mailstatus.recipient r
                   JOIN (SELECT DISTINCT e.message_id, e.email FROM mailstatus.flushing_recipient_event e) AS k
@@ -226,7 +226,7 @@ BEGIN
                  CROSS JOIN LATERAL (SELECT CASE WHEN counted THEN r.reached ELSE r.reached_human END,
                                             CASE WHEN counted THEN r.status_before ELSE r.human_status_before END)
                                     AS t(reached, old_status)
-                 WHERE mailstatus.mail_status_reached_status(t.reached)::text IS DISTINCT FROM t.old_status::text) AS c
+                 WHERE mailstatus.status_reached_status(t.reached)::text IS DISTINCT FROM t.old_status::text) AS c
          ORDER BY 1, 2
         RETURNING id)
     SELECT pg_catalog.count(*) INTO notified

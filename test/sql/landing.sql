@@ -42,7 +42,7 @@ CREATE FUNCTION pg_temp.everything() RETURNS TABLE (what text, row_text text) LA
 CREATE PROCEDURE pg_temp.empty() LANGUAGE sql AS $$
   TRUNCATE mailstatus.event, mailstatus.rejected_event, mailstatus.recipient, mailstatus.suppression_state,
            mailstatus.group_suppression_state, mailstatus.message_custom_args, mailstatus.deliverability_day,
-           mailstatus.deliverability_category_day, mailstatus.status_count, mailstatus.status_change,
+           mailstatus.deliverability_category_day, mailstatus.recipient_count_by_status, mailstatus.status_change,
            mailstatus.landed_event, mailstatus.landed_reject, mailstatus.landing_flush $$;
 
 -- Direct first: the reference.
