@@ -59,7 +59,7 @@ INSERT INTO bench.read VALUES
                                                            ARRAY(SELECT s FROM mailstatus.send s WHERE s.message_id = %L)) p$q$,
           :'one_message', :'one_message'), 2000),
   ('status roll-up', 'SELECT * FROM mailstatus.status_counts',
-   $q$SELECT mailstatus.mail_status_reached_status(p.reached_human), count(*)
+   $q$SELECT mailstatus.status_reached_status(p.reached_human), count(*)
         FROM mailstatus.recomputed_recipient p GROUP BY 1$q$, 2000);
 VACUUM ANALYZE;
 CALL bench.time_reads('small', :reps);

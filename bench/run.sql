@@ -26,7 +26,7 @@ CREATE FUNCTION bench.ratio(a text, b text) RETURNS numeric LANGUAGE sql AS $$
 CREATE PROCEDURE bench.empty_mailstatus() LANGUAGE sql AS $$
   TRUNCATE mailstatus.event, mailstatus.rejected_event, mailstatus.send, mailstatus.recipient, mailstatus.suppression_state,
            mailstatus.group_suppression_state, mailstatus.message_custom_args, mailstatus.deliverability_day,
-           mailstatus.deliverability_category_day, mailstatus.status_count, mailstatus.status_change $$;
+           mailstatus.deliverability_category_day, mailstatus.recipient_count_by_status, mailstatus.status_change $$;
 
 -- The merge of the state, switched off and on again for the "events only" measure (the
 -- same ingest, the state left as it is): the ratio of the two is what the state costs.
@@ -146,7 +146,7 @@ SELECT (SELECT count(*) FROM mailstatus.event) AS mailstatus_events, (SELECT cou
 SELECT t.name AS "table", round(bench.bytes(t.name::regclass)::numeric / :mailstatus_events, 1) AS bytes_per_event
   FROM unnest(ARRAY['mailstatus.event', 'mailstatus.recipient', 'mailstatus.suppression_state', 'mailstatus.group_suppression_state',
                     'mailstatus.message_custom_args', 'mailstatus.deliverability_day', 'mailstatus.deliverability_category_day',
-                    'mailstatus.status_count', 'mailstatus.status_change', 'mailstatus.rejected_event']) AS t(name)
+                    'mailstatus.recipient_count_by_status', 'mailstatus.status_change', 'mailstatus.rejected_event']) AS t(name)
  ORDER BY 2 DESC;
 SELECT round(bench.bytes('bench.peer_event')::numeric / :peer_events, 1) AS peer_bytes_per_event,
        round((SELECT sum(bench.bytes(c.oid)) FROM pg_class c

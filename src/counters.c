@@ -1,8 +1,8 @@
 /*
  * What one merge into the recipient state adds to the maintained counters
  * (deliverability per day, per day and category, recipients per status), in
- * one pass over the merged rows: merge_recipients then adds these few rows to
- * the counter tables.  The rules (also in the comments of merge_recipients):
+ * one pass over the merged rows: count_and_notify_merge then adds these few
+ * rows to the counter tables.  The rules (also in its comments):
  * - a recipient counts in the deliverability figures as activity_figures_of
  *   says, on its send day, under each of its categories (under NULL while it
  *   has none); a merge takes away what it counted before the merge (its
@@ -283,7 +283,7 @@ counter_row_array(HTAB *rows, Oid array_type, bool with_category)
 	return PointerGetDatum(construct_array(rowdatums, n, rowtype, -1, false, TYPALIGN_DOUBLE));
 }
 
-/* An array of status_count rows of the nonzero changes. */
+/* An array of recipient_count_by_status rows of the nonzero changes. */
 static Datum
 status_row_array(int64 statuses[2][MAIL_STATUS_MAX + 1], Oid array_type)
 {
@@ -343,8 +343,8 @@ PG_FUNCTION_INFO_V1(recipient_merge_counts);
 /*
  * SQL: recipient_merge_counts(merged recipient[], inserted boolean[]) →
  * (days deliverability_day[], category_days deliverability_category_day[],
- * statuses status_count[]): what the merge that returned these rows adds to
- * each counter, as rows to add.
+ * statuses recipient_count_by_status[]): what the merge that returned these
+ * rows adds to each counter, as rows to add.
  */
 Datum
 recipient_merge_counts(PG_FUNCTION_ARGS)

@@ -486,7 +486,7 @@ ingest_batch_add(IngestBatch *batch, Jsonb *element)
 	bool	   *nulls = palloc(sizeof(bool) * batch->rowdesc->natts);
 	StoredEvent *event;
 
-	sendgrid_event_map(element, batch->received_at, &row);
+	map_sendgrid_event_row(element, batch->received_at, &row);
 	if (row.reject_reason == NULL)
 		reject_if_before_retention(batch, &row);
 	if (row.reject_reason == NULL)

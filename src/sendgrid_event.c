@@ -742,7 +742,7 @@ jsonb_content_key(Jsonb *jsonb)
  * On a bad element, row->reject_reason says why and values are unused.
  */
 void
-sendgrid_event_map(Jsonb *event, TimestampTz received_at, MappedEvent *row)
+map_sendgrid_event_row(Jsonb *event, TimestampTz received_at, MappedEvent *row)
 {
 	MappingState state = {.row = row};
 	JsonbIterator *it;
@@ -1070,7 +1070,7 @@ map_sendgrid_event(PG_FUNCTION_ARGS)
 				 errmsg("received_at must be a finite time")));
 	rowdesc = lookup_rowtype_tupdesc_copy(TupleDescAttr(result_desc, 0)->atttypid, -1);
 	event_columns_of(rowdesc, attnum_of_column);
-	sendgrid_event_map(element, received_at, &row);
+	map_sendgrid_event_row(element, received_at, &row);
 	if (row.reject_reason != NULL)
 	{
 		result[1] = CStringGetTextDatum(row.reject_reason);

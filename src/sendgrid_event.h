@@ -60,7 +60,7 @@ typedef struct MappedEvent
 	const char *reject_reason;	/* NULL when values hold a storable row */
 } MappedEvent;
 
-extern void sendgrid_event_map(Jsonb *event, TimestampTz received_at, MappedEvent *row);
+extern void map_sendgrid_event_row(Jsonb *event, TimestampTz received_at, MappedEvent *row);
 extern Jsonb *event_payload_of(Datum *values, bool *nulls);
 extern int64 jsonb_content_hash(Jsonb *jsonb);
 extern char *jsonb_content_key(Jsonb *jsonb);

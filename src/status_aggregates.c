@@ -3,11 +3,13 @@
  * reached.  Its state packs (status, time) into one int8 whose maximum is
  * "highest status, then earliest time", so the state is by value, its combine
  * function is int8larger, and the recipient state table stores it as it is
- * (mail_status_reached_state): the status and the time are read from it.
+ * (status_reached_state): the status and the time are read from it.
  *
- * Also the internal-state latest_value functions of schema versions 0.1.0 to
- * 0.3.0: their views call them until ALTER EXTENSION mailstatus UPDATE
- * (0.4.0 replaced that state with the timed_value type, timed_value.c).
+ * Also the functions of schema versions 0.1.0 to 0.4.0 that their SQL calls
+ * until ALTER EXTENSION mailstatus UPDATE: the state's functions under their
+ * names of then (mail_status_reached_at_transfn, mail_status_reached_status)
+ * and the internal-state latest_value functions of 0.1.0 to 0.3.0 (0.4.0
+ * replaced that state with the timed_value type, timed_value.c).
  *
  * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
@@ -71,15 +73,15 @@ reached_state_status(int64 state)
 		!IS_VALID_TIMESTAMP(reached_state_time(state)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%lld is not a mail_status_reached_state state", (long long) state),
+				 errmsg("%lld is not a status_reached_state state", (long long) state),
 				 errdetail("A state is 0, or holds a status between sent and dropped in bits 59 to 62 and a valid time below them.")));
 	return status;
 }
 
-PG_FUNCTION_INFO_V1(mail_status_reached_at_transfn);
+PG_FUNCTION_INFO_V1(status_reached_transfn);
 /* Keeps the highest status seen and the earliest time it was seen at. */
 Datum
-mail_status_reached_at_transfn(PG_FUNCTION_ARGS)
+status_reached_transfn(PG_FUNCTION_ARGS)
 {
 	int64		state = PG_GETARG_INT64(0);
 	int64		packed = reached_at_pack(PG_GETARG_MAIL_STATUS(1), PG_GETARG_TIMESTAMPTZ(2));
@@ -100,16 +102,38 @@ mail_status_reached_at_final(PG_FUNCTION_ARGS)
 	PG_RETURN_TIMESTAMPTZ(reached_state_time(state));
 }
 
-PG_FUNCTION_INFO_V1(mail_status_reached_status);
+PG_FUNCTION_INFO_V1(status_reached_status);
 /* The winning status a mail_status_reached_at state holds; NULL for no rows. */
 Datum
-mail_status_reached_status(PG_FUNCTION_ARGS)
+status_reached_status(PG_FUNCTION_ARGS)
 {
 	MailStatus	status = reached_state_status(PG_GETARG_INT64(0));
 
 	if (status == MAIL_STATUS_NONE)
 		PG_RETURN_NULL();
 	PG_RETURN_MAIL_STATUS(status);
+}
+
+/*
+ * The state's functions under their C names of schema versions 0.1.0 to
+ * 0.4.0, whose SQL calls them until ALTER EXTENSION mailstatus UPDATE (0.5.0's
+ * SQL keeps the old names as SQL stand-ins over the new functions).
+ */
+
+PG_FUNCTION_INFO_V1(mail_status_reached_at_transfn);
+/* status_reached_transfn, for the SQL of 0.1.0 to 0.4.0. */
+Datum
+mail_status_reached_at_transfn(PG_FUNCTION_ARGS)
+{
+	return status_reached_transfn(fcinfo);
+}
+
+PG_FUNCTION_INFO_V1(mail_status_reached_status);
+/* status_reached_status, for the SQL of 0.1.0 to 0.4.0. */
+Datum
+mail_status_reached_status(PG_FUNCTION_ARGS)
+{
+	return status_reached_status(fcinfo);
 }
 
 /*

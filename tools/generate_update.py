@@ -15,8 +15,10 @@ repairs). Between them comes every statement of NEW_INSTALL that FROM lacks:
   whose text FROM lacks, or that names an object the prelude dropped: as written.
 
 A table or type whose definition changed must be dealt with in the prelude: dropped there, or
-altered and named on a line `-- altered: TABLE @extschema@.name`. Every function, aggregate, view,
-table and type of FROM that TO lacks must be dropped by the prelude. Otherwise nothing is written
+altered and named on a line `-- altered: TABLE @extschema@.name`. A table the prelude renames
+(`ALTER TABLE @extschema@.old RENAME TO new`) exists under its new name, whose CREATE is not
+written (and which must be named altered: its text differs); its old name is gone. Every function,
+aggregate, view, table and type of FROM that TO lacks must be dropped (or renamed) by the prelude. Otherwise nothing is written
 and the error names the objects. Statements are compared without comments and with whitespace
 collapsed, so a comment edited in a part changes no update.
 """
@@ -219,6 +221,20 @@ def dropped_objects(prelude):
     return keys
 
 
+RENAME = re.compile(r'ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?' + NAME + r'\s+RENAME\s+TO\s+([A-Za-z_][A-Za-z_0-9]*)\s*;?$', re.I)
+
+
+def renamed_tables(prelude):
+    """The tables the prelude renames, as a map of old key to new key (same schema)."""
+    renamed = {}
+    for statement in split_statements(prelude):
+        m = RENAME.match(strip_comments(statement))
+        if m:
+            old = m.group(1)
+            renamed[('TABLE', old, '')] = ('TABLE', old.rsplit('.', 1)[0] + '.' + m.group(2), '')
+    return renamed
+
+
 def altered_objects(prelude):
     """The objects the prelude declares altered (`-- altered: KIND name`)."""
     return {(m.group(1).upper(), m.group(2), '')
@@ -235,7 +251,8 @@ def generate(old_install, new_install, prelude, postlude, version_from, version_
     """The update script's text; raises SystemExit naming what the prelude must handle."""
     old_statements = split_statements(old_install)
     old_texts = {strip_comments(s) for s in old_statements}
-    old_objects = {key for key in map(created_object, old_statements) if key}
+    renamed = renamed_tables(prelude)
+    old_objects = {renamed.get(key, key) for key in map(created_object, old_statements) if key}
     dropped = dropped_objects(prelude)
     altered = altered_objects(prelude)
     dropped_names = {key[1] for key in dropped}

@@ -82,6 +82,19 @@ class GenerateUpdateTest(unittest.TestCase):
         self.assertIn('TABLE @extschema@.t changed', str(refused.exception))
         self.assertEqual(update(new, 'ALTER TABLE @extschema@.t ADD COLUMN b text;\n-- altered: TABLE @extschema@.t'), '')
 
+    def test_renamed_table_not_created_and_its_old_name_not_gone(self):
+        new = OLD.replace('TABLE @extschema@.t ', 'TABLE @extschema@.u ').replace('FROM @extschema@.t;', 'FROM @extschema@.u;')
+        with self.assertRaises(SystemExit) as refused:
+            update(new)
+        self.assertIn('TABLE @extschema@.t is gone', str(refused.exception))
+        prelude = 'ALTER TABLE @extschema@.t RENAME TO u;'
+        with self.assertRaises(SystemExit) as refused:
+            update(new, prelude)
+        self.assertIn('TABLE @extschema@.u changed', str(refused.exception))
+        self.assertNotIn('@extschema@.t is gone', str(refused.exception))
+        body = update(new, prelude + '\n-- altered: TABLE @extschema@.u')
+        self.assertEqual(body, 'CREATE OR REPLACE VIEW @extschema@.v AS SELECT a FROM @extschema@.u;')
+
     def test_prelude_and_postlude_framed(self):
         script = generate(OLD, OLD, 'SELECT 1;', 'SELECT 2;', '1', '2')
         self.assertTrue(script.startswith('-- mailstatus 1 -> 2. GENERATED'))

@@ -12,43 +12,46 @@ CREATE AGGREGATE @extschema@.mail_status_agg(@extschema@.mail_status) (
 COMMENT ON AGGREGATE @extschema@.mail_status_agg(@extschema@.mail_status) IS
     'The status of highest precedence; order-independent, NULLs ignored';
 
-CREATE FUNCTION @extschema@.mail_status_reached_at_transfn(bigint, @extschema@.mail_status, timestamptz) RETURNS bigint
+-- The state of mail_status_reached_at: the status and when it was first reached, packed in a bigint
+-- (status_reached_state); the state tables keep it, status_reached_status and
+-- mail_status_reached_at_final read it.
+CREATE FUNCTION @extschema@.status_reached_transfn(bigint, @extschema@.mail_status, timestamptz) RETURNS bigint
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.mail_status_reached_at_combine(bigint, bigint) RETURNS bigint
+CREATE FUNCTION @extschema@.status_reached_combine(bigint, bigint) RETURNS bigint
     AS 'int8larger' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.mail_status_reached_at_final(bigint) RETURNS timestamptz
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.mail_status_reached_status(bigint) RETURNS @extschema@.mail_status
+CREATE FUNCTION @extschema@.status_reached_status(bigint) RETURNS @extschema@.mail_status
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.mail_status_reached_at_transfn(bigint, @extschema@.mail_status, timestamptz) IS
-    'mail_status_reached_at transition: keeps the highest status and the earliest time it was seen, packed in a bigint';
-COMMENT ON FUNCTION @extschema@.mail_status_reached_at_combine(bigint, bigint) IS
-    'mail_status_reached_at combine: the larger packed state';
+COMMENT ON FUNCTION @extschema@.status_reached_transfn(bigint, @extschema@.mail_status, timestamptz) IS
+    'status_reached_state and mail_status_reached_at transition: keeps the highest status and the earliest time it was seen, packed in a bigint';
+COMMENT ON FUNCTION @extschema@.status_reached_combine(bigint, bigint) IS
+    'status_reached_state and mail_status_reached_at combine: the larger packed state';
 COMMENT ON FUNCTION @extschema@.mail_status_reached_at_final(bigint) IS
     'mail_status_reached_at final: the time unpacked from the state';
-COMMENT ON FUNCTION @extschema@.mail_status_reached_status(bigint) IS
-    'The status a mail_status_reached_at state holds: what mail_status_agg gives for the same rows';
+COMMENT ON FUNCTION @extschema@.status_reached_status(bigint) IS
+    'The status a status_reached_state holds: what mail_status_agg gives for the same rows';
 
 CREATE AGGREGATE @extschema@.mail_status_reached_at(@extschema@.mail_status, timestamptz) (
-    SFUNC = @extschema@.mail_status_reached_at_transfn,
+    SFUNC = @extschema@.status_reached_transfn,
     STYPE = bigint,
     INITCOND = '0',
-    COMBINEFUNC = @extschema@.mail_status_reached_at_combine,
+    COMBINEFUNC = @extschema@.status_reached_combine,
     FINALFUNC = @extschema@.mail_status_reached_at_final,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.mail_status_reached_at(@extschema@.mail_status, timestamptz) IS
     'When the status that mail_status_agg returns was first reached; order-independent, rows with a NULL ignored';
 
-CREATE AGGREGATE @extschema@.mail_status_reached_state(@extschema@.mail_status, timestamptz) (
-    SFUNC = @extschema@.mail_status_reached_at_transfn,
+CREATE AGGREGATE @extschema@.status_reached_state(@extschema@.mail_status, timestamptz) (
+    SFUNC = @extschema@.status_reached_transfn,
     STYPE = bigint,
     INITCOND = '0',
-    COMBINEFUNC = @extschema@.mail_status_reached_at_combine,
+    COMBINEFUNC = @extschema@.status_reached_combine,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE @extschema@.mail_status_reached_state(@extschema@.mail_status, timestamptz) IS
-    'The partial state of mail_status_reached_at (and of mail_status_agg): the highest status and when it was first reached, packed; merged by mail_status_reached_at_combine';
+COMMENT ON AGGREGATE @extschema@.status_reached_state(@extschema@.mail_status, timestamptz) IS
+    'The partial state of mail_status_reached_at (and of mail_status_agg): the highest status and when it was first reached, packed; merged by status_reached_combine';
 
 -- timed_value: the state of latest_value, a text or jsonb value with the time it was observed.
 CREATE TYPE @extschema@.timed_value;

@@ -140,12 +140,17 @@ CREATE TABLE @extschema@.send (
     email text COLLATE "C" NOT NULL,
     sent_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     custom_args jsonb NOT NULL DEFAULT '{}',
-    CONSTRAINT send_pkey PRIMARY KEY (message_id, email)
+    custom_args_hash bigint NOT NULL,
+    -- Every distinct send is kept, as every distinct event is: the state merges them all, so
+    -- two sends of one recipient give the same state in either order.
+    CONSTRAINT send_pkey PRIMARY KEY (message_id, email, sent_at, custom_args_hash)
 );
 -- An async bounce names no message: it is attributed to the address's latest send.
 CREATE INDEX send_email_sent_at_idx ON @extschema@.send (email, sent_at);
 COMMENT ON TABLE @extschema@.send IS
     'Recipients the CRM handed to SendGrid (record_send): they show as sent before any event arrives';
+COMMENT ON COLUMN @extschema@.send.custom_args_hash IS
+    'jsonb_hash_extended(custom_args, 0): with the message, address and time, what tells sends apart (the same send recorded again is kept once)';
 SELECT pg_catalog.pg_extension_config_dump('mailstatus.send', '');
 
 -----------------------------------------------------------------------------

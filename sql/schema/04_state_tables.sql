@@ -32,8 +32,8 @@ CREATE TABLE @extschema@.recipient (
 CREATE INDEX recipient_email_idx ON @extschema@.recipient (email);
 COMMENT ON TABLE @extschema@.recipient IS
     'Per recipient of a message, the partial states of every aggregate recipient_status shows, merged at ingest with the aggregates'' combine functions';
-COMMENT ON COLUMN @extschema@.recipient.reached IS 'mail_status_reached_state of its events and send, machine opens counted as opens';
-COMMENT ON COLUMN @extschema@.recipient.reached_human IS 'mail_status_reached_state of its events and send, machine opens left out (the default)';
+COMMENT ON COLUMN @extschema@.recipient.reached IS 'status_reached_state of its events and send, machine opens counted as opens';
+COMMENT ON COLUMN @extschema@.recipient.reached_human IS 'status_reached_state of its events and send, machine opens left out (the default)';
 COMMENT ON COLUMN @extschema@.recipient.reason IS 'latest_timed_value of the reasons of its bounces and drops';
 COMMENT ON COLUMN @extschema@.recipient.custom_args IS 'latest_timed_value of the custom args of its events and send';
 COMMENT ON COLUMN @extschema@.recipient.categories IS 'category_set of its events';
@@ -126,15 +126,15 @@ COMMENT ON TABLE @extschema@.deliverability_category_day IS
     'deliverability_day per category: a recipient counts under each category its events carried, or under NULL when they carried none';
 SELECT pg_catalog.pg_extension_config_dump('mailstatus.deliverability_category_day', '');
 
-CREATE TABLE @extschema@.status_count (
+CREATE TABLE @extschema@.recipient_count_by_status (
     machine_opens_counted boolean NOT NULL,
     status @extschema@.mail_status,
     recipients bigint NOT NULL,
-    CONSTRAINT status_count_key UNIQUE NULLS NOT DISTINCT (machine_opens_counted, status)
+    CONSTRAINT recipient_count_by_status_key UNIQUE NULLS NOT DISTINCT (machine_opens_counted, status)
 );
-COMMENT ON TABLE @extschema@.status_count IS
+COMMENT ON TABLE @extschema@.recipient_count_by_status IS
     'How many recipients are at each status, with machine opens counted and without';
-SELECT pg_catalog.pg_extension_config_dump('mailstatus.status_count', '');
+SELECT pg_catalog.pg_extension_config_dump('mailstatus.recipient_count_by_status', '');
 
 -- Every change of a recipient's status, for workers that react to them. A notification on
 -- channel mailstatus_status_changed carries only the id: any role may LISTEN, but only

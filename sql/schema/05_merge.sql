@@ -10,8 +10,8 @@ CREATE FUNCTION @extschema@.recipient_partials(events @extschema@.event[], sends
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
     SELECT f.message_id, f.email,
-           @extschema@.mail_status_reached_state(f.status, f.occurred_at),
-           @extschema@.mail_status_reached_state(f.status, f.occurred_at) FILTER (WHERE NOT f.machine_open),
+           @extschema@.status_reached_state(f.status, f.occurred_at),
+           @extschema@.status_reached_state(f.status, f.occurred_at) FILTER (WHERE NOT f.machine_open),
            pg_catalog.min(f.occurred_at), pg_catalog.max(f.occurred_at),
            (pg_catalog.count(*) FILTER (WHERE f.event OPERATOR(pg_catalog.=) 'open' AND NOT f.machine_open))::integer,
            (pg_catalog.count(*) FILTER (WHERE f.event OPERATOR(pg_catalog.=) 'open' AND f.machine_open))::integer,
@@ -84,7 +84,7 @@ REVOKE ALL ON FUNCTION @extschema@.group_suppression_partials(@extschema@.event[
 CREATE FUNCTION @extschema@.recipient_merge_counts(merged @extschema@.recipient[], inserted boolean[],
                                                    OUT days @extschema@.deliverability_day[],
                                                    OUT category_days @extschema@.deliverability_category_day[],
-                                                   OUT statuses @extschema@.status_count[])
+                                                   OUT statuses @extschema@.recipient_count_by_status[])
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.recipient_merge_counts(@extschema@.recipient[], boolean[]) IS
     'What a merge into recipient (its rows as merged, and whether each was new) adds to the counters: a recipient''s added activity to its days, to each of its categories (a new category: all of it; its first categories take it from NULL), and its change of status';
@@ -128,34 +128,25 @@ COMMENT ON FUNCTION @extschema@.add_deliverability_counts(@extschema@.deliverabi
     'Adds each row''s counts to deliverability_day and deliverability_category_day (rows made where missing), in key order';
 REVOKE ALL ON FUNCTION @extschema@.add_deliverability_counts(@extschema@.deliverability_day[], @extschema@.deliverability_category_day[]) FROM PUBLIC;
 
--- Merges partial states into the recipient state, with each aggregate's combine function,
--- then brings the counters and the status-change log up to date from what the merge
--- changed. One statement per table, tables always in this order and rows in key order, and
--- called once per post (ingest stores a post's events first, in key order, then merges all
--- the new ones; record_send likewise): concurrent posts lock the same rows in the same order
--- and never deadlock. Returns, for
--- each recipient whose custom args the merge left as they were, their value: it is in
--- message_custom_args already (every value a recipient ever had went there when merged).
+-- Merges partial states into the recipient state, with each aggregate's combine function, in
+-- one statement, rows in key order (the lock order; count_and_notify_merge then brings the
+-- counters and the status-change log up to date from what it changed). Ingest stores a post's
+-- events first, in key order, then merges all the new ones in one call; record_send likewise:
+-- concurrent posts lock the same rows in the same order and never deadlock. Returns each
+-- merged row, whether it was new, and its custom args when the merge left them as they were:
+-- those are in message_custom_args already (every value a recipient ever had went there when
+-- merged).
 CREATE FUNCTION @extschema@.merge_recipients(partials @extschema@.recipient[])
-    RETURNS TABLE (known_message_id text, known_email text, known_custom_args jsonb)
+    RETURNS TABLE (merged @extschema@.recipient, was_inserted boolean, unchanged_custom_args jsonb)
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    merged mailstatus.recipient[];
-    inserted boolean[];
-    unchanged_args_messages text[];
-    unchanged_args_emails text[];
-    unchanged_args jsonb[];
-    days mailstatus.deliverability_day[];
-    category_days mailstatus.deliverability_category_day[];
-    statuses mailstatus.status_count[];
-    notified bigint;
 BEGIN
+    RETURN QUERY
     WITH upserted AS (
         INSERT INTO mailstatus.recipient AS r
         SELECT p.* FROM pg_catalog.unnest(partials) AS p ORDER BY p.message_id, p.email
         ON CONFLICT ON CONSTRAINT recipient_pkey DO UPDATE SET
-            reached = mailstatus.mail_status_reached_at_combine(r.reached, excluded.reached),
-            reached_human = mailstatus.mail_status_reached_at_combine(r.reached_human, excluded.reached_human),
+            reached = mailstatus.status_reached_combine(r.reached, excluded.reached),
+            reached_human = mailstatus.status_reached_combine(r.reached_human, excluded.reached_human),
             first_event_at = LEAST(r.first_event_at, excluded.first_event_at),
             last_event_at = GREATEST(r.last_event_at, excluded.last_event_at),
             opens = r.opens OPERATOR(pg_catalog.+) excluded.opens,
@@ -167,70 +158,81 @@ BEGIN
             custom_args = mailstatus.timed_value_merge(r.custom_args, excluded.custom_args),
             categories = mailstatus.category_set_merge(r.categories, excluded.categories),
             activity = mailstatus.activity_merge(r.activity, excluded.activity),
-            status_before = mailstatus.mail_status_reached_status(r.reached),
-            human_status_before = mailstatus.mail_status_reached_status(r.reached_human),
+            status_before = mailstatus.status_reached_status(r.reached),
+            human_status_before = mailstatus.status_reached_status(r.reached_human),
             activity_added = mailstatus.activity_added(r.activity, excluded.activity),
             categories_added = mailstatus.category_set_added(r.categories, excluded.categories),
             custom_args_changed = mailstatus.timed_value_jsonb(excluded.custom_args)
                                   IS DISTINCT FROM mailstatus.timed_value_jsonb(r.custom_args)
         RETURNING ROW(r.*)::mailstatus.recipient AS r, r.xmax OPERATOR(pg_catalog.=) '0'::xid AS was_inserted)
-    SELECT pg_catalog.array_agg(u.r), pg_catalog.array_agg(u.was_inserted),
-           pg_catalog.array_agg((u.r).message_id) FILTER (WHERE u.unchanged_args IS NOT NULL),
-           pg_catalog.array_agg((u.r).email) FILTER (WHERE u.unchanged_args IS NOT NULL),
-           pg_catalog.array_agg(u.unchanged_args) FILTER (WHERE u.unchanged_args IS NOT NULL)
-      INTO merged, inserted, unchanged_args_messages, unchanged_args_emails, unchanged_args
-      FROM (SELECT v.r, v.was_inserted,
-                   CASE WHEN NOT v.was_inserted AND NOT (v.r).custom_args_changed
-                        THEN mailstatus.timed_value_jsonb((v.r).custom_args) END AS unchanged_args
-              FROM upserted v) AS u;
+    SELECT v.r, v.was_inserted,
+           CASE WHEN NOT v.was_inserted AND NOT (v.r).custom_args_changed
+                THEN mailstatus.timed_value_jsonb((v.r).custom_args) END
+      FROM upserted v;
+END $$;
+COMMENT ON FUNCTION @extschema@.merge_recipients(@extschema@.recipient[]) IS
+    'Merges partial states into recipient with the aggregates'' combine functions; returns each merged row, whether it was new, and its custom args when the merge left them unchanged';
+REVOKE ALL ON FUNCTION @extschema@.merge_recipients(@extschema@.recipient[]) FROM PUBLIC;
 
-    -- The counters: what the merge added to each (recipient_merge_counts), a few rows each.
+-- What a merge into recipient changed, counted and told: the daily and per-status counters
+-- (recipient_merge_counts: what the merge added to each, a few rows each, in key order), then
+-- each change of status, as this session counts machine opens, logged and notified by id (no
+-- personal data in the payload). A notification queue half full (a listener that stopped
+-- reading) stops the notifying, never the batch: the log keeps every change. Tables in the
+-- merge's lock order, after recipient. (Not STRICT: a merge of no rows takes the same locks.)
+CREATE FUNCTION @extschema@.count_and_notify_merge(merged @extschema@.recipient[], inserted boolean[])
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    days mailstatus.deliverability_day[];
+    category_days mailstatus.deliverability_category_day[];
+    statuses mailstatus.recipient_count_by_status[];
+    notified bigint;
+BEGIN
     SELECT c.days, c.category_days, c.statuses INTO days, category_days, statuses
       FROM mailstatus.recipient_merge_counts(merged, inserted) AS c;
     PERFORM mailstatus.add_deliverability_counts(days, category_days);
-    INSERT INTO mailstatus.status_count AS s
+    INSERT INTO mailstatus.recipient_count_by_status AS s
     SELECT a.* FROM pg_catalog.unnest(statuses) AS a ORDER BY a.machine_opens_counted, a.status
-    ON CONFLICT ON CONSTRAINT status_count_key DO UPDATE SET recipients = s.recipients OPERATOR(pg_catalog.+) excluded.recipients;
+    ON CONFLICT ON CONSTRAINT recipient_count_by_status_key DO UPDATE SET recipients = s.recipients OPERATOR(pg_catalog.+) excluded.recipients;
 
-    -- Each change of status, as this session counts machine opens, logged and notified by id
-    -- (no personal data in the payload). A notification queue half full (a listener that
-    -- stopped reading) stops the notifying, never the batch: the log keeps every change.
     WITH changes AS (
         INSERT INTO mailstatus.status_change (message_id, email, old_status, new_status, status_at)
-        SELECT m.message_id, m.email, t.old_status, mailstatus.mail_status_reached_status(t.reached),
+        SELECT m.message_id, m.email, t.old_status, mailstatus.status_reached_status(t.reached),
                mailstatus.mail_status_reached_at_final(t.reached)
           FROM pg_catalog.unnest(merged) AS m
          CROSS JOIN LATERAL (SELECT CASE WHEN mailstatus.machine_opens_counted() THEN m.reached ELSE m.reached_human END,
                                     CASE WHEN mailstatus.machine_opens_counted() THEN m.status_before ELSE m.human_status_before END)
                             AS t(reached, old_status)
-         WHERE mailstatus.mail_status_reached_status(t.reached)::text IS DISTINCT FROM t.old_status::text
+         WHERE mailstatus.status_reached_status(t.reached)::text IS DISTINCT FROM t.old_status::text
          ORDER BY 1, 2
         RETURNING id)
     SELECT pg_catalog.count(*) INTO notified
       FROM (SELECT pg_catalog.pg_notify('mailstatus_status_changed', c.id::text)
               FROM changes c
              WHERE pg_catalog.pg_notification_queue_usage() OPERATOR(pg_catalog.<) 0.5) AS n;
-
-    RETURN QUERY
-    SELECT k.message_id, k.email, k.custom_args
-      FROM ROWS FROM (pg_catalog.unnest(unchanged_args_messages), pg_catalog.unnest(unchanged_args_emails),
-                      pg_catalog.unnest(unchanged_args)) AS k(message_id, email, custom_args);
 END $$;
-COMMENT ON FUNCTION @extschema@.merge_recipients(@extschema@.recipient[]) IS
-    'Merges partial states into recipient with the aggregates'' combine functions, then updates the daily and per-status counters and logs and notifies each change of status; returns the custom args the merge left unchanged';
-REVOKE ALL ON FUNCTION @extschema@.merge_recipients(@extschema@.recipient[]) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.count_and_notify_merge(@extschema@.recipient[], boolean[]) IS
+    'What a merge into recipient changed (its rows as merged, and whether each was new): added to the daily and per-status counters, and each change of status logged in status_change and notified on mailstatus_status_changed';
+REVOKE ALL ON FUNCTION @extschema@.count_and_notify_merge(@extschema@.recipient[], boolean[]) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.merge_events(events @extschema@.event[])
     RETURNS void
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    merged mailstatus.recipient[];
+    inserted boolean[];
     known_messages text[];
     known_emails text[];
     known_args jsonb[];
 BEGIN
-    SELECT pg_catalog.array_agg(k.known_message_id), pg_catalog.array_agg(k.known_email), pg_catalog.array_agg(k.known_custom_args)
-      INTO known_messages, known_emails, known_args
+    SELECT pg_catalog.array_agg(k.merged), pg_catalog.array_agg(k.was_inserted),
+           pg_catalog.array_agg((k.merged).message_id) FILTER (WHERE k.unchanged_custom_args IS NOT NULL),
+           pg_catalog.array_agg((k.merged).email) FILTER (WHERE k.unchanged_custom_args IS NOT NULL),
+           pg_catalog.array_agg(k.unchanged_custom_args) FILTER (WHERE k.unchanged_custom_args IS NOT NULL)
+      INTO merged, inserted, known_messages, known_emails, known_args
       FROM mailstatus.merge_recipients(ARRAY(SELECT p FROM mailstatus.recipient_partials(events, '{}') AS p)) AS k;
+    PERFORM mailstatus.count_and_notify_merge(merged, inserted);
     INSERT INTO mailstatus.suppression_state AS s
     SELECT p.* FROM mailstatus.suppression_partials(events) AS p ORDER BY p.email
     ON CONFLICT ON CONSTRAINT suppression_state_pkey DO UPDATE SET
@@ -262,13 +264,19 @@ CREATE FUNCTION @extschema@.merge_sends(sends @extschema@.send[])
     RETURNS void
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    merged mailstatus.recipient[];
+    inserted boolean[];
     known_messages text[];
     known_emails text[];
     known_args jsonb[];
 BEGIN
-    SELECT pg_catalog.array_agg(k.known_message_id), pg_catalog.array_agg(k.known_email), pg_catalog.array_agg(k.known_custom_args)
-      INTO known_messages, known_emails, known_args
+    SELECT pg_catalog.array_agg(k.merged), pg_catalog.array_agg(k.was_inserted),
+           pg_catalog.array_agg((k.merged).message_id) FILTER (WHERE k.unchanged_custom_args IS NOT NULL),
+           pg_catalog.array_agg((k.merged).email) FILTER (WHERE k.unchanged_custom_args IS NOT NULL),
+           pg_catalog.array_agg(k.unchanged_custom_args) FILTER (WHERE k.unchanged_custom_args IS NOT NULL)
+      INTO merged, inserted, known_messages, known_emails, known_args
       FROM mailstatus.merge_recipients(ARRAY(SELECT p FROM mailstatus.recipient_partials('{}', sends) AS p)) AS k;
+    PERFORM mailstatus.count_and_notify_merge(merged, inserted);
     INSERT INTO mailstatus.message_custom_args
     SELECT DISTINCT s.message_id, pg_catalog.jsonb_hash_extended(s.custom_args, 0), s.custom_args
       FROM pg_catalog.unnest(sends) AS s

@@ -61,7 +61,7 @@ COMMENT ON FUNCTION @extschema@.ingest_sendgrid_webhook(text, text, text) IS
 REVOKE ALL ON FUNCTION @extschema@.ingest_sendgrid_webhook(text, text, text) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.record_send(message_id text, emails text[], custom_args jsonb DEFAULT '{}',
-                                        sent_at timestamptz DEFAULT pg_catalog.now())
+                                        sent_at timestamptz DEFAULT NULL)
     RETURNS integer
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -119,10 +119,17 @@ BEGIN
     SELECT pg_catalog.count(*) FILTER (WHERE j.reason IS NOT NULL),
            pg_catalog.array_agg(DISTINCT j.email) FILTER (WHERE j.reason IS NULL)
       INTO refused, accepted FROM judged j;
+    -- Every distinct send is kept and merged. One without a time of its own (sent now) is the
+    -- CRM's retry of a send it recorded: a recipient recorded already is left as it is.
     WITH inserted AS (
-        INSERT INTO mailstatus.send AS s (message_id, email, custom_args, sent_at)
-        SELECT record_send.message_id, a.email, COALESCE(record_send.custom_args, '{}'::jsonb), sent
+        INSERT INTO mailstatus.send AS s (message_id, email, custom_args, sent_at, custom_args_hash)
+        SELECT record_send.message_id, a.email, args, sent, pg_catalog.jsonb_hash_extended(args, 0)
           FROM pg_catalog.unnest(accepted) AS a(email)
+         CROSS JOIN (SELECT COALESCE(record_send.custom_args, '{}'::jsonb) AS args) AS c
+         WHERE record_send.sent_at IS NOT NULL
+            OR NOT EXISTS (SELECT FROM mailstatus.send k
+                            WHERE k.message_id OPERATOR(pg_catalog.=) record_send.message_id
+                              AND k.email OPERATOR(pg_catalog.=) a.email)
          ORDER BY 2
         ON CONFLICT ON CONSTRAINT send_pkey DO NOTHING
         RETURNING ROW(s.*)::mailstatus.send AS s)
@@ -134,7 +141,7 @@ BEGIN
     RETURN recorded;
 END $$;
 COMMENT ON FUNCTION @extschema@.record_send(text, text[], jsonb, timestamptz) IS
-    'Records the CRM''s own send: these recipients show as sent until SendGrid''s events arrive; returns how many were new';
+    'Records the CRM''s own send: these recipients show as sent until SendGrid''s events arrive; returns how many of these sends were new: every distinct send (message, address, sent_at, custom args) is kept and merged; without sent_at, a recipient recorded already is left as it is (a retry)';
 REVOKE ALL ON FUNCTION @extschema@.record_send(text, text[], jsonb, timestamptz) FROM PUBLIC;
 
 -----------------------------------------------------------------------------

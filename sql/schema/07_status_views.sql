@@ -6,8 +6,8 @@
 CREATE VIEW @extschema@.recipient_status AS
 SELECT r.message_id,
        r.email,
-       @extschema@.mail_status_reached_status(CASE WHEN @extschema@.machine_opens_counted() THEN r.reached ELSE r.reached_human END) AS status,
-       @extschema@.mail_status_label(@extschema@.mail_status_reached_status(
+       @extschema@.status_reached_status(CASE WHEN @extschema@.machine_opens_counted() THEN r.reached ELSE r.reached_human END) AS status,
+       @extschema@.mail_status_label(@extschema@.status_reached_status(
            CASE WHEN @extschema@.machine_opens_counted() THEN r.reached ELSE r.reached_human END)) AS status_label,
        @extschema@.mail_status_reached_at_final(CASE WHEN @extschema@.machine_opens_counted() THEN r.reached ELSE r.reached_human END) AS status_at,
        r.first_event_at,
@@ -48,7 +48,7 @@ COMMENT ON VIEW @extschema@.message_status IS
 
 CREATE VIEW @extschema@.status_counts AS
 SELECT s.status, @extschema@.mail_status_label(s.status) AS status_label, s.recipients
-  FROM @extschema@.status_count s
+  FROM @extschema@.recipient_count_by_status s
  WHERE s.machine_opens_counted OPERATOR(pg_catalog.=) @extschema@.machine_opens_counted()
    AND s.recipients OPERATOR(pg_catalog.<>) 0;
 COMMENT ON VIEW @extschema@.status_counts IS

@@ -229,12 +229,12 @@ BEGIN
         DELETE FROM mailstatus.send s USING gone g
          WHERE s.message_id OPERATOR(pg_catalog.=) g.message_id AND s.email OPERATOR(pg_catalog.=) g.email
     ), counted AS (
-        UPDATE mailstatus.status_count c
+        UPDATE mailstatus.recipient_count_by_status c
            SET recipients = c.recipients OPERATOR(pg_catalog.-) n.recipients
           FROM (SELECT v.counted, v.status, pg_catalog.count(*) AS recipients
                   FROM gone g
-                 CROSS JOIN LATERAL (VALUES (true, mailstatus.mail_status_reached_status(g.reached)),
-                                            (false, mailstatus.mail_status_reached_status(g.reached_human))) AS v(counted, status)
+                 CROSS JOIN LATERAL (VALUES (true, mailstatus.status_reached_status(g.reached)),
+                                            (false, mailstatus.status_reached_status(g.reached_human))) AS v(counted, status)
                  GROUP BY 1, 2) AS n
          WHERE c.machine_opens_counted OPERATOR(pg_catalog.=) n.counted
            AND c.status::text IS NOT DISTINCT FROM n.status::text

@@ -69,14 +69,14 @@ SELECT f.day, k.category,
 COMMENT ON VIEW @extschema@.recomputed_deliverability_category_day IS
     'deliverability_category_day recomputed from the recipient state';
 
-CREATE VIEW @extschema@.recomputed_status_count AS
+CREATE VIEW @extschema@.recomputed_recipient_count_by_status AS
 SELECT v.machine_opens_counted, v.status, pg_catalog.count(*) AS recipients
   FROM @extschema@.recipient r
- CROSS JOIN LATERAL (VALUES (true, @extschema@.mail_status_reached_status(r.reached)),
-                            (false, @extschema@.mail_status_reached_status(r.reached_human))) AS v(machine_opens_counted, status)
+ CROSS JOIN LATERAL (VALUES (true, @extschema@.status_reached_status(r.reached)),
+                            (false, @extschema@.status_reached_status(r.reached_human))) AS v(machine_opens_counted, status)
  GROUP BY v.machine_opens_counted, v.status;
-COMMENT ON VIEW @extschema@.recomputed_status_count IS
-    'status_count recomputed from the recipient state';
+COMMENT ON VIEW @extschema@.recomputed_recipient_count_by_status IS
+    'recipient_count_by_status recomputed from the recipient state';
 
 -- What a state row still kept must hold, when the events before kept_since are gone (retention
 -- dropped their months): the stored state is what the kept events recompute merged with the
@@ -109,12 +109,12 @@ COMMENT ON FUNCTION @extschema@.latest_time_holds(timestamptz, timestamptz, time
     'Whether a stored latest time agrees with its recomputation from the events since kept_since: the later of both, and the recomputed one when since kept_since';
 REVOKE ALL ON FUNCTION @extschema@.latest_time_holds(timestamptz, timestamptz, timestamptz) FROM PUBLIC;
 
--- A reached state (mail_status_reached_state): the larger of both, and the recomputed one when
+-- A reached state (status_reached_state): the larger of both, and the recomputed one when
 -- its status was first reached within the kept window.
 CREATE FUNCTION @extschema@.reached_state_holds(stored bigint, recomputed bigint, kept_since timestamptz)
     RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN @extschema@.mail_status_reached_at_combine(stored, recomputed) OPERATOR(pg_catalog.=) stored
+RETURN @extschema@.status_reached_combine(stored, recomputed) OPERATOR(pg_catalog.=) stored
    AND (COALESCE(@extschema@.mail_status_reached_at_final(stored) OPERATOR(pg_catalog.<) kept_since, false)
         OR stored OPERATOR(pg_catalog.=) recomputed);
 COMMENT ON FUNCTION @extschema@.reached_state_holds(bigint, bigint, timestamptz) IS
@@ -292,11 +292,11 @@ BEGIN
                           AND COALESCE(s.clicks, 0) OPERATOR(pg_catalog.>=) COALESCE(c.clicks, 0)) END;
 
     RETURN QUERY
-    SELECT 'status_count', COALESCE(s.machine_opens_counted, c.machine_opens_counted)::text OPERATOR(pg_catalog.||) ' '
+    SELECT 'recipient_count_by_status', COALESCE(s.machine_opens_counted, c.machine_opens_counted)::text OPERATOR(pg_catalog.||) ' '
                           OPERATOR(pg_catalog.||) COALESCE(s.status::text, c.status::text, '(none)'),
            s.recipients::text, c.recipients::text
-      FROM (SELECT * FROM mailstatus.status_count t WHERE t.recipients OPERATOR(pg_catalog.<>) 0) AS s
-      FULL JOIN mailstatus.recomputed_status_count c
+      FROM (SELECT * FROM mailstatus.recipient_count_by_status t WHERE t.recipients OPERATOR(pg_catalog.<>) 0) AS s
+      FULL JOIN mailstatus.recomputed_recipient_count_by_status c
         ON c.machine_opens_counted OPERATOR(pg_catalog.=) s.machine_opens_counted AND c.status::text IS NOT DISTINCT FROM s.status::text
      WHERE s.recipients IS DISTINCT FROM c.recipients;
 END $$;

@@ -20,7 +20,7 @@ SELECT l.step, l.table_name, l.placement, l.distribution_column, l.colocate_with
         (9, 'mailstatus.event_retention'::regclass, 'reference', NULL::name, NULL::regclass),
         (10, 'mailstatus.deliverability_day'::regclass, 'coordinator', NULL::name, NULL::regclass),
         (11, 'mailstatus.deliverability_category_day'::regclass, 'coordinator', NULL::name, NULL::regclass),
-        (12, 'mailstatus.status_count'::regclass, 'coordinator', NULL::name, NULL::regclass),
+        (12, 'mailstatus.recipient_count_by_status'::regclass, 'coordinator', NULL::name, NULL::regclass),
         (13, 'mailstatus.status_change'::regclass, 'coordinator', NULL::name, NULL::regclass),
         (14, 'mailstatus.recipient_retention'::regclass, 'reference', NULL::name, NULL::regclass))
        AS l(step, table_name, placement, distribution_column, colocate_with);

@@ -29,7 +29,7 @@ BEGIN
                 DETAIL = 'Since 0.4.0 recipient_status is kept at ingest (recipient_status_current is recipient_status) and every change of status is logged in mailstatus.status_change and notified on mailstatus_status_changed.',
                 HINT = 'Remove the call; it is gone in 0.6.0.';
     -- What it returned: the recipients whose status is tracked.
-    RETURN (SELECT COALESCE(pg_catalog.sum(c.recipients), 0)::bigint FROM mailstatus.status_count c
+    RETURN (SELECT COALESCE(pg_catalog.sum(c.recipients), 0)::bigint FROM mailstatus.recipient_count_by_status c
              WHERE NOT c.machine_opens_counted);
 END $$;
 COMMENT ON FUNCTION @extschema@.track_status(boolean) IS
@@ -47,3 +47,34 @@ END $$;
 COMMENT ON FUNCTION @extschema@.add_event_partition_indexes(regclass) IS
     'Deprecated (removed in 0.6.0): add_event_partition_primary_key, under its name of 0.4.0';
 REVOKE ALL ON FUNCTION @extschema@.add_event_partition_indexes(regclass) FROM PUBLIC;
+
+-- The packed (status, time) state's names until 0.4.0, where "reached_at" named both the user's
+-- aggregate (a time) and the state the state tables keep: since 0.5.0 the state's are
+-- status_reached_*. Executable by PUBLIC, as they were.
+CREATE FUNCTION @extschema@.mail_status_reached_at_transfn(bigint, @extschema@.mail_status, timestamptz)
+    RETURNS bigint
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN @extschema@.status_reached_transfn($1, $2, $3);
+COMMENT ON FUNCTION @extschema@.mail_status_reached_at_transfn(bigint, @extschema@.mail_status, timestamptz) IS
+    'Deprecated (removed in 0.6.0): status_reached_transfn, under its name of 0.4.0';
+CREATE FUNCTION @extschema@.mail_status_reached_at_combine(bigint, bigint)
+    RETURNS bigint
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN @extschema@.status_reached_combine($1, $2);
+COMMENT ON FUNCTION @extschema@.mail_status_reached_at_combine(bigint, bigint) IS
+    'Deprecated (removed in 0.6.0): status_reached_combine, under its name of 0.4.0';
+CREATE FUNCTION @extschema@.mail_status_reached_status(bigint)
+    RETURNS @extschema@.mail_status
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN @extschema@.status_reached_status($1);
+COMMENT ON FUNCTION @extschema@.mail_status_reached_status(bigint) IS
+    'Deprecated (removed in 0.6.0): status_reached_status, under its name of 0.4.0';
+CREATE AGGREGATE @extschema@.mail_status_reached_state(@extschema@.mail_status, timestamptz) (
+    SFUNC = @extschema@.status_reached_transfn,
+    STYPE = bigint,
+    INITCOND = '0',
+    COMBINEFUNC = @extschema@.status_reached_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.mail_status_reached_state(@extschema@.mail_status, timestamptz) IS
+    'Deprecated (removed in 0.6.0): status_reached_state, under its name of 0.4.0';

@@ -184,40 +184,57 @@ SELECT count(*) AS splits_differing FROM (
  WHERE merged IS DISTINCT FROM whole;
 DROP TABLE timed_sample, timed_copy, timed_bad, timed_pairs, timed_rows;
 
--- mail_status_reached_state: the partial state of mail_status_reached_at (and of
--- mail_status_agg), packed in a bigint; mail_status_reached_status and
--- mail_status_reached_at_final read it; mail_status_reached_at_combine merges states.
+-- status_reached_state: the partial state of mail_status_reached_at (and of
+-- mail_status_agg), packed in a bigint; status_reached_status and
+-- mail_status_reached_at_final read it; status_reached_combine merges states.
 CREATE TABLE reached_rows AS
 SELECT g, (ARRAY['sent','deferred','delivered','opened','clicked'])[1 + (g * 7) % 5]::mail_status AS s,
        '2024-01-01 00:00-08'::timestamptz + ((g * 13) % 17) * interval '1 minute' AS at
   FROM generate_series(1, 100) g;
-SELECT mail_status_reached_status(mail_status_reached_state(s, at)) AS status,
-       mail_status_reached_at_final(mail_status_reached_state(s, at)) AS reached_at,
+SELECT status_reached_status(status_reached_state(s, at)) AS status,
+       mail_status_reached_at_final(status_reached_state(s, at)) AS reached_at,
        mail_status_agg(s) AS agg, mail_status_reached_at(s, at) AS reached_at_agg
   FROM reached_rows;
 SELECT count(*) AS splits_differing FROM (
-  SELECT k, mail_status_reached_at_combine(mail_status_reached_state(s, at) FILTER (WHERE g % k = 0),
-                                           mail_status_reached_state(s, at) FILTER (WHERE g % k <> 0)) AS merged,
-         mail_status_reached_state(s, at) AS whole
+  SELECT k, status_reached_combine(status_reached_state(s, at) FILTER (WHERE g % k = 0),
+                                   status_reached_state(s, at) FILTER (WHERE g % k <> 0)) AS merged,
+         status_reached_state(s, at) AS whole
     FROM reached_rows, generate_series(2, 9) k GROUP BY k) x
  WHERE merged <> whole;
+-- The names of 0.4.0, deprecated (removed in 0.6.0), are the same functions: equal on every
+-- prefix of the rows, and on the states at every split.
+SELECT count(*) AS prefixes, count(*) FILTER (WHERE old_state = new_state AND old_status = new_status
+                                              AND old_step = new_step) AS same
+  FROM (SELECT mail_status_reached_state(s, at) OVER w AS old_state, status_reached_state(s, at) OVER w AS new_state,
+               mail_status_reached_status(mail_status_reached_state(s, at) OVER w) AS old_status,
+               status_reached_status(status_reached_state(s, at) OVER w) AS new_status,
+               mail_status_reached_at_transfn(status_reached_state(s, at) OVER w, s, at) AS old_step,
+               status_reached_transfn(status_reached_state(s, at) OVER w, s, at) AS new_step
+          FROM reached_rows WINDOW w AS (ORDER BY g)) x;
+SELECT count(*) AS splits, count(*) FILTER (WHERE mail_status_reached_at_combine(a, b) = status_reached_combine(a, b)) AS same
+  FROM (SELECT status_reached_state(s, at) FILTER (WHERE g % k = 0) AS a, status_reached_state(s, at) FILTER (WHERE g % k <> 0) AS b
+          FROM reached_rows, generate_series(2, 9) k GROUP BY k) x;
+SELECT p.oid::regprocedure AS deprecated, obj_description(p.oid, 'pg_proc') LIKE 'Deprecated (removed in 0.6.0): status_reached_%' AS says_so
+  FROM pg_proc p WHERE p.pronamespace = 'mailstatus'::regnamespace
+   AND p.proname IN ('mail_status_reached_state', 'mail_status_reached_at_transfn', 'mail_status_reached_at_combine', 'mail_status_reached_status')
+ ORDER BY 1::text;
 DROP TABLE reached_rows;
 -- No rows: the state is 0, which holds no status and no time.
-SELECT mail_status_reached_state(s, now()) AS state, mail_status_reached_status(mail_status_reached_state(s, now())) AS status,
-       mail_status_reached_at_final(mail_status_reached_state(s, now())) AS at
+SELECT status_reached_state(s, now()) AS state, status_reached_status(status_reached_state(s, now())) AS status,
+       mail_status_reached_at_final(status_reached_state(s, now())) AS at
   FROM unnest('{}'::mail_status[]) s;
 -- The status is what mail_status_agg gives, at the earliest time it was reached.
-SELECT mail_status_reached_status(mail_status_reached_state(s::mail_status, t::timestamptz)) AS status,
-       mail_status_reached_at_final(mail_status_reached_state(s::mail_status, t::timestamptz)) AS at
+SELECT status_reached_status(status_reached_state(s::mail_status, t::timestamptz)) AS status,
+       mail_status_reached_at_final(status_reached_state(s::mail_status, t::timestamptz)) AS at
   FROM (VALUES ('delivered', '2024-01-01 10:05+00'), ('opened', '2024-01-01 12:00+00'),
                ('opened', '2024-01-01 11:00+00'), (NULL, '2024-01-01 13:00+00')) v(s, t);
 -- A bigint no state has (a status bit pattern outside sent..dropped) is refused (22023), not
 -- turned into a mail_status that cannot be printed.
 \set VERBOSITY sqlstate
-SELECT mail_status_reached_status(-1);
-SELECT mail_status_reached_status(15::bigint << 59);
+SELECT status_reached_status(-1);
+SELECT status_reached_status(15::bigint << 59);
 \set VERBOSITY default
-SELECT mail_status_reached_status(9::bigint << 59) AS highest, mail_status_reached_status(1::bigint << 59) AS lowest;
+SELECT status_reached_status(9::bigint << 59) AS highest, status_reached_status(1::bigint << 59) AS lowest;
 
 -- category_set: the distinct categories of events' category fields (a string or an array of
 -- them; numbers and booleans as their text, nulls and nested arrays skipped), sorted

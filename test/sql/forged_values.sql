@@ -23,7 +23,7 @@ SELECT v, f, pg_temp.outcome(format(s, v)) AS outcome
                ('mail_status_send', 'SELECT mailstatus.mail_status_send((%s)::int2::mailstatus.mail_status)::text'),
                ('mail_status_label', 'SELECT mailstatus.mail_status_label((%s)::int2::mailstatus.mail_status)'),
                ('effective_status', 'SELECT (mailstatus.effective_status((%s)::int2::mailstatus.mail_status, false) IS NULL)::text'),
-               ('reached_at_transfn', 'SELECT mailstatus.mail_status_reached_at_transfn(0, (%s)::int2::mailstatus.mail_status, now())::text'),
+               ('reached_at_transfn', 'SELECT mailstatus.status_reached_transfn(0, (%s)::int2::mailstatus.mail_status, now())::text'),
                ('mail_status_reached_at', 'SELECT mailstatus.mail_status_reached_at((%s)::int2::mailstatus.mail_status, now())::text')) AS t(f, s)
  ORDER BY v, f;
 -- The valid ones still work.
@@ -36,14 +36,14 @@ INSERT INTO forged_state VALUES ('status 10', 10::bigint << 59), ('status 15', (
   ('negative', -1), ('status 0 with a time', 4242), ('time out of range', (3::bigint << 59) | ((1::bigint << 59) - 1));
 SELECT label, f, pg_temp.outcome(format(s, v)) AS outcome
   FROM forged_state,
-       (VALUES ('reached_status', 'SELECT mailstatus.mail_status_reached_status(%s)::text'),
+       (VALUES ('reached_status', 'SELECT mailstatus.status_reached_status(%s)::text'),
                ('reached_at_final', 'SELECT mailstatus.mail_status_reached_at_final(%s)::text'),
-               ('reached_at_transfn', 'SELECT mailstatus.mail_status_reached_at_transfn(%s, ''sent'', now())::text')) AS t(f, s)
+               ('reached_at_transfn', 'SELECT mailstatus.status_reached_transfn(%s, ''sent'', now())::text')) AS t(f, s)
  ORDER BY label, f;
 -- The valid ones: 0 (no rows), and what the aggregate makes.
-SELECT mail_status_reached_status(0) IS NULL AS no_status, mail_status_reached_at_final(0) IS NULL AS no_time,
-       mail_status_reached_status(mail_status_reached_state('dropped', '2023-11-14 22:13:20+00')) AS status,
-       mail_status_reached_at_final(mail_status_reached_state('dropped', '2023-11-14 22:13:20+00')) AS at;
+SELECT status_reached_status(0) IS NULL AS no_status, mail_status_reached_at_final(0) IS NULL AS no_time,
+       status_reached_status(status_reached_state('dropped', '2023-11-14 22:13:20+00')) AS status,
+       mail_status_reached_at_final(status_reached_state('dropped', '2023-11-14 22:13:20+00')) AS at;
 
 -- timed_value: a kind byte ('t' or 'j'), an int8 time, then the value. Forged: too short, an
 -- unknown kind, a time out of range, text that is not UTF-8, and jsonb bytes that are not a
@@ -70,7 +70,7 @@ SELECT label, f, pg_temp.outcome(format(s, quote_literal(v::text))) AS outcome
                ('timed_value_text', 'SELECT mailstatus.timed_value_text(%s::bytea::mailstatus.timed_value)'),
                ('timed_value_jsonb', 'SELECT mailstatus.timed_value_jsonb(%s::bytea::mailstatus.timed_value)::text'),
                ('timed_value_at', 'SELECT mailstatus.timed_value_at(%s::bytea::mailstatus.timed_value)::text'),
-               ('timed_value_merge', 'SELECT mailstatus.timed_value_merge(%s::bytea::mailstatus.timed_value, ''{"at": "2023-11-14", "text": "x"}'')::text'),
+               ('timed_value_merge', 'SELECT mailstatus.timed_value_merge(%s::bytea::mailstatus.timed_value, ''{"at": "2023-11-14 00:00+00", "text": "x"}'')::text'),
                ('timed_value_add_text', 'SELECT mailstatus.timed_value_add_text(%s::bytea::mailstatus.timed_value, ''x'', ''2023-11-14 00:00+00'')::text'),
                ('suppression_holding', 'SELECT mailstatus.suppression_holding(%s::bytea::mailstatus.timed_value, NULL, NULL, NULL)::text')) AS t(f, s)
  ORDER BY label, f;
@@ -111,7 +111,7 @@ SELECT category_set_merge('{c,a,c}', '{b,NULL,a}') AS merged, category_set_added
 -- a NULL row or flag, rows that do not match their flags.
 CREATE FUNCTION pg_temp.merged(reached bigint, status_before int2 DEFAULT NULL, activity bytea DEFAULT NULL,
                                categories text[] DEFAULT NULL) RETURNS mailstatus.recipient LANGUAGE sql AS $$
-  SELECT ROW('M', 'a@example.com', reached, reached, '2023-11-14', '2023-11-14', 0, 0, 0, NULL, NULL, NULL, NULL,
+  SELECT ROW('M', 'a@example.com', reached, reached, '2023-11-14 00:00+00', '2023-11-14 00:00+00', 0, 0, 0, NULL, NULL, NULL, NULL,
              categories, activity::mailstatus.activity, status_before::mailstatus.mail_status,
              status_before::mailstatus.mail_status, NULL, NULL, NULL)::mailstatus.recipient $$;
 SELECT label, pg_temp.outcome(s) AS outcome
@@ -130,7 +130,7 @@ SELECT label, pg_temp.outcome(s) AS outcome
  ORDER BY label;
 -- A valid merge: a new recipient, sent on a day, under its category.
 SELECT (c).days, (c).category_days, (c).statuses
-  FROM (SELECT recipient_merge_counts(ARRAY[pg_temp.merged(mail_status_reached_state('sent', '2023-11-14'), NULL,
+  FROM (SELECT recipient_merge_counts(ARRAY[pg_temp.merged(status_reached_state('sent', '2023-11-14 00:00+00'), NULL,
           (SELECT v FROM valid_activity), '{invoice}')], ARRAY[true]) AS c) r;
 
 -- Event rows handed to event_payload and event_key with a NULL message_id (the table never

@@ -36,7 +36,7 @@ CREATE FUNCTION pg_temp.state_fingerprint() RETURNS text LANGUAGE sql AS $$
     (SELECT string_agg(a::text, ';' ORDER BY a.message_id, a.args_hash) FROM mailstatus.message_custom_args a),
     (SELECT string_agg(d::text, ';' ORDER BY d.day) FROM mailstatus.deliverability_day d),
     (SELECT string_agg(d::text, ';' ORDER BY d.day, d.category) FROM mailstatus.deliverability_category_day d WHERE d.sent + d.delivered + d.bounced + d.blocked + d.dropped + d.deferred + d.spam_reports + d.unique_human_opens + d.machine_opens + d.clicks > 0),
-    (SELECT string_agg(c::text, ';' ORDER BY c.machine_opens_counted, c.status) FROM mailstatus.status_count c WHERE c.recipients <> 0))) $$;
+    (SELECT string_agg(c::text, ';' ORDER BY c.machine_opens_counted, c.status) FROM mailstatus.recipient_count_by_status c WHERE c.recipients <> 0))) $$;
 CREATE FUNCTION pg_temp.views_fingerprint() RETURNS text LANGUAGE sql AS $$
   SELECT md5(concat_ws('/',
     (SELECT string_agg(r::text, '|' ORDER BY r.message_id, r.email) FROM mailstatus.recipient_status r),
@@ -89,3 +89,37 @@ SELECT count(*) FILTER (WHERE sg_event_id IS NULL) AS hashed_keys,
        count(*) FILTER (WHERE machine_open) AS machine_opens, count(*) AS events FROM event;
 SELECT count(*) AS suppressed_addresses FROM suppression;
 SELECT count(*) AS category_rows FROM deliverability_daily_by('category');
+
+-- Sends of one recipient recorded in any order give one state: three different sends (times,
+-- custom args), one of them recorded twice, around its events, in every order of the calls.
+CREATE TEMP TABLE send_call (n int, sent_at timestamptz, args jsonb);
+INSERT INTO send_call VALUES (1, '2023-11-14 22:10:00+00', '{"invoice_id": "INV-1"}'),
+                             (2, '2023-11-13 09:00:00+00', '{"invoice_id": "INV-1", "retry": "yes"}'),
+                             (3, '2023-11-14 22:10:00+00', '{"invoice_id": "INV-2"}'),
+                             (4, '2023-11-13 09:00:00+00', '{"invoice_id": "INV-1", "retry": "yes"}');
+CREATE TEMP TABLE send_snapshot (calls text, state text, views text, differences bigint, sends bigint);
+DO $$
+DECLARE
+  calls int[];
+BEGIN
+  FOR calls IN SELECT ARRAY[a, b, c, d] FROM generate_series(1, 4) a, generate_series(1, 4) b, generate_series(1, 4) c, generate_series(1, 4) d
+                WHERE a <> b AND a <> c AND a <> d AND b <> c AND b <> d AND c <> d
+  LOOP
+    CALL pg_temp.empty_state();
+    PERFORM mailstatus.ingest_sendgrid_event('[{"email": "sent@example.com", "timestamp": 1699999000, "event": "delivered", "sg_message_id": "Sends1.filter0", "sg_event_id": "d1"}]');
+    PERFORM mailstatus.record_send('Sends1', ARRAY['Sent@Example.com'], s.args, s.sent_at)
+       FROM unnest(calls) WITH ORDINALITY AS c(n, pos) JOIN send_call s USING (n) ORDER BY c.pos;
+    INSERT INTO send_snapshot SELECT calls::text, pg_temp.state_fingerprint(), pg_temp.views_fingerprint(),
+                                     (SELECT count(*) FROM mailstatus.state_differences()), (SELECT count(*) FROM mailstatus.send);
+  END LOOP;
+END $$;
+SELECT count(*) AS orders, count(DISTINCT state) AS distinct_states, count(DISTINCT views) AS distinct_views,
+       sum(differences) AS differences, min(sends) AS sends_kept, max(sends) AS sends_kept_max FROM send_snapshot;
+-- What that state says: sent on the earlier send's day, the custom args of the latest send (ties
+-- to the larger), the send day's figures.
+SELECT status, first_event_at, last_event_at, custom_args FROM recipient_status WHERE message_id = 'Sends1';
+SELECT day, sent, delivered FROM deliverability_daily WHERE sent + delivered > 0 ORDER BY day;
+SELECT occurred_at, source, event FROM recipient_events('Sends1', 'sent@example.com');
+-- A call without sent_at is the CRM's retry: a recipient recorded already stays as it is.
+SELECT record_send('Sends1', ARRAY['sent@example.com'], '{"invoice_id": "INV-3"}') AS recorded_again,
+       pg_temp.state_fingerprint() = (SELECT state FROM send_snapshot LIMIT 1) AS state_unchanged;

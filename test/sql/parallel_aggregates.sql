@@ -31,12 +31,12 @@ SELECT recipient, mail_status_agg(status) AS status, mail_status_reached_at(stat
 -- their types have no equality operator.
 CREATE TABLE serial_states AS
 SELECT latest_value(args, at)::text AS args, latest_timed_value(reason, at)::text AS timed_reason,
-       latest_timed_value(args, at)::text AS timed_args, mail_status_reached_state(status, at) AS reached_state,
+       latest_timed_value(args, at)::text AS timed_args, status_reached_state(status, at) AS reached_state,
        activity_state(event, bounce_type, machine_open, at)::text AS activity, category_set(category) AS categories
   FROM par_event;
 CREATE TABLE serial_grouped_states AS
 SELECT recipient, latest_value(args, at)::text AS args, latest_timed_value(reason, at)::text AS timed_reason,
-       latest_timed_value(args, at)::text AS timed_args, mail_status_reached_state(status, at) AS reached_state,
+       latest_timed_value(args, at)::text AS timed_args, status_reached_state(status, at) AS reached_state,
        activity_state(event, bounce_type, machine_open, at)::text AS activity, category_set(category) AS categories
   FROM par_event GROUP BY recipient;
 
@@ -66,31 +66,31 @@ SELECT count(*) AS groups_differing FROM (
 
 
 -- The same for the state aggregates: partial states made by the workers, merged by the
--- combine functions (timed_value_merge, mail_status_reached_at_combine, activity_merge,
+-- combine functions (timed_value_merge, status_reached_combine, activity_merge,
 -- category_set_merge), equal the serial ones.
 EXPLAIN (COSTS OFF)
 SELECT latest_value(args, at), latest_timed_value(reason, at), latest_timed_value(args, at),
-       mail_status_reached_state(status, at), activity_state(event, bounce_type, machine_open, at), category_set(category)
+       status_reached_state(status, at), activity_state(event, bounce_type, machine_open, at), category_set(category)
   FROM par_event;
 SELECT (SELECT row(latest_value(args, at)::text, latest_timed_value(reason, at)::text, latest_timed_value(args, at)::text,
-                   mail_status_reached_state(status, at), activity_state(event, bounce_type, machine_open, at)::text,
+                   status_reached_state(status, at), activity_state(event, bounce_type, machine_open, at)::text,
                    category_set(category))
           FROM par_event)
        IS NOT DISTINCT FROM (SELECT row(s.*) FROM serial_states s) AS parallel_equals_serial;
 -- What they hold: not NULL, and many days and categories.
 SELECT args IS NOT NULL AND timed_reason IS NOT NULL AND timed_args IS NOT NULL AS have_values,
-       mail_status_reached_status(reached_state) AS status, mail_status_reached_at_final(reached_state) AS reached_at,
+       status_reached_status(reached_state) AS status, mail_status_reached_at_final(reached_state) AS reached_at,
        (SELECT count(*) FROM activity_days(activity::activity)) AS days, cardinality(categories) AS categories
   FROM serial_states;
 SET enable_hashagg = off;
 EXPLAIN (COSTS OFF)
 SELECT recipient, latest_value(args, at), latest_timed_value(reason, at), latest_timed_value(args, at),
-       mail_status_reached_state(status, at), activity_state(event, bounce_type, machine_open, at), category_set(category)
+       status_reached_state(status, at), activity_state(event, bounce_type, machine_open, at), category_set(category)
   FROM par_event GROUP BY recipient;
 RESET enable_hashagg;
 SELECT count(*) AS groups_differing FROM (
   SELECT recipient, latest_value(args, at)::text, latest_timed_value(reason, at)::text, latest_timed_value(args, at)::text,
-         mail_status_reached_state(status, at), activity_state(event, bounce_type, machine_open, at)::text,
+         status_reached_state(status, at), activity_state(event, bounce_type, machine_open, at)::text,
          category_set(category)
     FROM par_event GROUP BY recipient
   EXCEPT

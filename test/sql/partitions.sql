@@ -77,14 +77,14 @@ SELECT element->>'sg_event_id' AS sg_event_id, reason FROM rejected_event WHERE 
 -- Events inside the window are stored as before.
 SELECT stored FROM ingest_sendgrid_event('{"email":"nov@example.com","timestamp":1699000200,"event":"click","sg_event_id":"p-nov-click","sg_message_id":"P2.filter.0"}');
 -- The window only moves forward.
-SELECT drop_event_partitions('2023-01-01') AS dropped;
+SELECT drop_event_partitions('2023-01-01 00:00+00') AS dropped;
 SELECT retained_since FROM event_retention;
 
 -- Mistakes are refused with the reason.
 SELECT drop_event_partitions(now() + interval '40 days');
 SELECT create_event_partitions(-1);
 SELECT create_event_partitions(121);
-SELECT drop_event_partitions('2023-01-01', lock_wait => '0');
+SELECT drop_event_partitions('2023-01-01 00:00+00', lock_wait => '0');
 
 -- Without a default partition (dropped by hand), the next ingest makes it again.
 DROP TABLE event_default;
@@ -112,7 +112,7 @@ UNION ALL SELECT 'deliverability_daily_by crm_record', to_jsonb(v) FROM mailstat
 UNION ALL SELECT 'recipient_status_for', to_jsonb(v) FROM mailstatus.recipient_status_for('{"crm_record":"INV-9"}') v $$;
 CREATE TEMP TABLE views_before AS SELECT * FROM pg_temp.view_rows();
 SELECT count(*) > 20 AS enough_rows, count(*) FILTER (WHERE view = 'suppression') AS suppressions FROM views_before;
-SELECT drop_event_partitions(date_trunc('month', now())) > 0 AS dropped;
+SELECT drop_event_partitions(date_trunc('month', now(), 'UTC')) > 0 AS dropped;
 SELECT count(*) AS events_left FROM event;
 CREATE TEMP TABLE views_after AS SELECT * FROM pg_temp.view_rows();
 SELECT view, item, 'before only' AS side FROM (SELECT * FROM views_before EXCEPT ALL SELECT * FROM views_after) d
@@ -141,7 +141,7 @@ SELECT stored FROM ingest_sendgrid_event($$[
 SELECT create_event_partitions(0) > 0 AS partitioned;
 SELECT * FROM pg_temp.partitions();
 SELECT count(*) AS differences_before_retention FROM state_differences();
-SELECT drop_event_partitions('2023-11-01') AS dropped;
+SELECT drop_event_partitions('2023-11-01 00:00+00') AS dropped;
 SELECT count(*) AS events_left FROM event;
 SELECT * FROM state_differences();
 -- Damage to each field of the recipient that spans the boundary, or of one whose events are
@@ -161,9 +161,9 @@ EXCEPTION WHEN raise_exception THEN
 END $$;
 SELECT damage, pg_temp.damage_found(format('UPDATE mailstatus.recipient SET %s WHERE message_id = %L', damage, m)) AS found
   FROM (VALUES
-    ('B1', 'reached = (SELECT mailstatus.mail_status_reached_state(''opened'', ''2023-11-01 00:00:00+00''))'),
-    ('B1', 'reached_human = (SELECT mailstatus.mail_status_reached_state(''clicked'', ''2023-11-01 00:01:00+00''))'),
-    ('B1', 'reached_human = (SELECT mailstatus.mail_status_reached_state(''dropped'', ''2023-10-30 00:00:00+00''))'),
+    ('B1', 'reached = (SELECT mailstatus.status_reached_state(''opened'', ''2023-11-01 00:00:00+00''))'),
+    ('B1', 'reached_human = (SELECT mailstatus.status_reached_state(''clicked'', ''2023-11-01 00:01:00+00''))'),
+    ('B1', 'reached_human = (SELECT mailstatus.status_reached_state(''dropped'', ''2023-10-30 00:00:00+00''))'),
     ('B1', 'last_event_at = last_event_at + interval ''1 second'''),
     ('B1', 'last_event_at = ''2023-10-31 00:00:00+00'''),
     ('B1', 'first_event_at = ''2023-11-01 00:00:00+00'''),

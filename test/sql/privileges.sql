@@ -92,7 +92,7 @@ RESET ROLE;
 
 DELETE FROM mailstatus.event WHERE message_id LIKE 'PRIV%';
 TRUNCATE mailstatus.recipient, mailstatus.send, mailstatus.suppression_state, mailstatus.deliverability_day,
-         mailstatus.deliverability_category_day, mailstatus.status_count, mailstatus.status_change;
+         mailstatus.deliverability_category_day, mailstatus.recipient_count_by_status, mailstatus.status_change;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA mailstatus FROM regress_crm_webhook, regress_crm_reader;
 REVOKE ALL ON ALL TABLES IN SCHEMA mailstatus FROM regress_crm_reader, regress_crm_worker;
 REVOKE ALL ON SCHEMA mailstatus FROM regress_crm_webhook, regress_crm_reader, regress_crm_worker;

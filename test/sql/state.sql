@@ -74,7 +74,7 @@ UPDATE group_suppression_state SET resubscribed_at = resubscribed_at - interval 
 UPDATE deliverability_day SET clicks = clicks + 1 WHERE day = '2023-11-15';
 DELETE FROM deliverability_category_day WHERE category = 'north' AND day = '2023-11-16';
 DELETE FROM message_custom_args WHERE message_id = 'Msg3';
-UPDATE status_count SET recipients = recipients + 1 WHERE status = 'delivered' AND machine_opens_counted;
+UPDATE recipient_count_by_status SET recipients = recipients + 1 WHERE status = 'delivered' AND machine_opens_counted;
 SELECT state, key FROM state_differences() ORDER BY 1, 2;
 ROLLBACK;
 
@@ -178,10 +178,10 @@ SELECT stored FROM ingest_sendgrid_event('[
   {"email":"kept@example.com","timestamp":1701000000,"event":"delivered","sg_event_id":"x1","sg_message_id":"X1.filter.0"},
   {"email":"gone@example.com","timestamp":"1700999999.999999","event":"delivered","sg_event_id":"x2","sg_message_id":"X1.filter.0"},
   {"email":"nostatus@example.com","timestamp":1700990000,"event":"group_resubscribe","asm_group_id":4,"sg_event_id":"x3","sg_message_id":"X1.filter.0"}]');
-SELECT machine_opens_counted, status, recipients FROM status_count WHERE recipients <> 0 ORDER BY 1, 2;
+SELECT machine_opens_counted, status, recipients FROM recipient_count_by_status WHERE recipients <> 0 ORDER BY 1, 2;
 SELECT forget_recipients('2023-11-26 12:00:00+00') AS forgotten;
 SELECT message_id, email, status FROM recipient_status ORDER BY 1, 2;
-SELECT machine_opens_counted, status, recipients FROM status_count WHERE recipients <> 0 ORDER BY 1, 2;
+SELECT machine_opens_counted, status, recipients FROM recipient_count_by_status WHERE recipients <> 0 ORDER BY 1, 2;
 SELECT * FROM state_differences();
 
 -- Forgetting status changes workers have read.

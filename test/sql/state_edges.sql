@@ -7,7 +7,7 @@ SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
 TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
-         deliverability_day, deliverability_category_day, status_count, status_change, recipient_retention;
+         deliverability_day, deliverability_category_day, recipient_count_by_status, status_change, recipient_retention;
 
 -- Categories that grow: the category new to the recipient counts its whole activity (the
 -- delivery of the first post too), the one it had only what the post added.

@@ -25,12 +25,13 @@ SELECT stored FROM ingest_sendgrid_event('[
   {"email":"c@example.com","timestamp":1700000100,"event":"open","sg_event_id":"r9","sg_message_id":"R2.filter.0","category":"invoice"}]');
 SELECT forget_recipients('2023-10-15') AS forgotten;
 -- Every counter row that counts something (rows of zeros are alike whether kept or not).
+-- (0.4.0's status_count is 0.5.0's recipient_count_by_status: the update renames it, rows kept.)
 CREATE FUNCTION pg_temp.counters() RETURNS TABLE (counter text, counts jsonb) LANGUAGE sql AS $$
   SELECT 'day', to_jsonb(d) FROM mailstatus.deliverability_day d
   UNION ALL SELECT 'category_day', to_jsonb(d) FROM mailstatus.deliverability_category_day d
    WHERE d.sent + d.delivered + d.bounced + d.blocked + d.dropped + d.deferred + d.spam_reports + d.unique_human_opens
          + d.machine_opens + d.clicks <> 0
-  UNION ALL SELECT 'status_count', to_jsonb(s) FROM mailstatus.status_count s WHERE s.recipients <> 0 $$;
+  UNION ALL SELECT 'by_status', to_jsonb(s) FROM mailstatus.status_count s WHERE s.recipients <> 0 $$;
 CREATE TEMP TABLE right_counters AS SELECT * FROM pg_temp.counters();
 SELECT day, category, sent, delivered, unique_human_opens FROM deliverability_category_day ORDER BY day, category;
 
@@ -45,6 +46,13 @@ SELECT state, key FROM state_differences() ORDER BY 1, 2;
 
 ALTER EXTENSION mailstatus UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'mailstatus';
+SELECT to_regclass('mailstatus.status_count') AS old_name, to_regclass('mailstatus.recipient_count_by_status') AS new_name;
+CREATE OR REPLACE FUNCTION pg_temp.counters() RETURNS TABLE (counter text, counts jsonb) LANGUAGE sql AS $$
+  SELECT 'day', to_jsonb(d) FROM mailstatus.deliverability_day d
+  UNION ALL SELECT 'category_day', to_jsonb(d) FROM mailstatus.deliverability_category_day d
+   WHERE d.sent + d.delivered + d.bounced + d.blocked + d.dropped + d.deferred + d.spam_reports + d.unique_human_opens
+         + d.machine_opens + d.clicks <> 0
+  UNION ALL SELECT 'by_status', to_jsonb(s) FROM mailstatus.recipient_count_by_status s WHERE s.recipients <> 0 $$;
 -- Repaired: every counter as it was right, the closed day's too.
 SELECT day, category, sent, delivered, unique_human_opens FROM deliverability_category_day ORDER BY day, category;
 SELECT counter, counts, 'right only' AS side FROM (SELECT * FROM right_counters EXCEPT ALL SELECT * FROM pg_temp.counters()) r

@@ -146,7 +146,7 @@ my @compared = (
 	[ 'message_custom_args', q{SELECT a::text FROM mailstatus.message_custom_args a} ],
 	[ 'the counters', q{SELECT d::text FROM mailstatus.deliverability_day d
 	                    UNION ALL SELECT c::text FROM mailstatus.deliverability_category_day c
-	                    UNION ALL SELECT s::text FROM mailstatus.status_count s} ],
+	                    UNION ALL SELECT s::text FROM mailstatus.recipient_count_by_status s} ],
 	[ 'status_change', q{SELECT c::text FROM mailstatus.status_change c} ],
 	[ 'rejects, sends, keys and the retention window',
 	  q{SELECT j.reason || j.element::text FROM mailstatus.rejected_event j

@@ -7,8 +7,8 @@ would read in the zone its expected file was made in (test/timezones/run.sh).
 
 The launcher ran the test with the session's time zone ZONE where the test meant UTC or
 pg_regress' PST8PDT; psql echoes the test's statements (-a), so the zone the test meant is
-followed statement by statement: SET timezone = 'UTC' (which the launcher wrote as ZONE), SET
-timezone = 'X', RESET timezone. Every timestamp rendered in ZONE (ISO, with its offset, or
+followed statement by statement: SET timezone = 'UTC' (which the launcher wrote as ZONE, with a
+mark), SET timezone = 'X' (ZONE too, when the test sets it itself), RESET timezone. Every timestamp rendered in ZONE (ISO, with its offset, or
 PostgreSQL's style, with ZONE's abbreviation) is rendered again in the zone the test meant,
 in the same style and precision. Nothing else changes: a day or a time that mailstatus
 computed in the session's zone instead of UTC (a date, a count per day, a time written
@@ -26,7 +26,10 @@ ZONE_NAME = sys.argv[-1]
 ZONE = ZoneInfo(ZONE_NAME)
 DEFAULT = "PST8PDT"          # pg_regress' PGTZ
 SET_UTC = re.compile(r"^(\s*SET\s+(?:SESSION\s+)?(?:timezone\s*(?:=|TO)|TIME\s+ZONE)\s*)'UTC'", re.I)
-SET_ZONE = re.compile(r"^(\s*SET\s+(?:SESSION\s+)?(?:timezone\s*(?:=|TO)|TIME\s+ZONE)\s*)'%s'" % re.escape(ZONE_NAME), re.I)
+# The launcher's SET carries a mark: a test's own SET of ZONE (it checks that the session's zone
+# does not matter) is a zone of its own, not the launcher's 'UTC'.
+MARK = " /* test/timezones: was 'UTC' */"
+SET_ZONE = re.compile(r"^(\s*SET\s+(?:SESSION\s+)?(?:timezone\s*(?:=|TO)|TIME\s+ZONE)\s*)'%s'%s" % (re.escape(ZONE_NAME), re.escape(MARK)), re.I)
 SET_OTHER = re.compile(r"^\s*SET\s+(?:SESSION\s+)?(?:timezone\s*(?:=|TO)|TIME\s+ZONE)\s*'([^']+)'", re.I)
 RESET_ZONE = re.compile(r"^\s*RESET\s+(?:timezone|TIME\s+ZONE)\b", re.I)
 ISO = re.compile(r"(?<![\d:])(\d{4,})-(\d\d)-(\d\d)([ T])(\d\d):(\d\d):(\d\d)(\.\d{1,6})?([+-])(\d\d)(?::?(\d\d))?(?::(\d\d))?( BC)?(?![\d:])")
@@ -84,9 +87,9 @@ def rewrite_postgres(match, meant):
 
 
 def rewrite_input():
-    """The test's input, with SET timezone = 'UTC' made SET timezone = 'ZONE'."""
+    """The test's input, with SET timezone = 'UTC' made SET timezone = 'ZONE' and marked."""
     for line in sys.stdin:
-        sys.stdout.write(SET_UTC.sub(lambda x: x.group(1) + "'%s'" % ZONE_NAME, line, count=1))
+        sys.stdout.write(SET_UTC.sub(lambda x: x.group(1) + "'%s'%s" % (ZONE_NAME, MARK), line, count=1))
 
 
 SEPARATOR = re.compile(r"^-+(\+-+)*$")

@@ -21,11 +21,11 @@ SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('ma
 -- (the state no longer holds them): there the no-category rows are first set to their counts
 -- modulo 2^32, which takes off exactly what 0.4.0 added (a count of recipients is far below
 -- 2^32), then each kept recipient's 0.4.0 figures are replaced by its 0.5.0 ones; the
--- forgotten keep what 0.4.0 counted. status_count is made again whole (forget_recipients kept
+-- forgotten keep what 0.4.0 counted. recipient_count_by_status is made again whole (forget_recipients kept
 -- it exact). No post changes a counter meanwhile.
 -----------------------------------------------------------------------------
 LOCK TABLE @extschema@.recipient, @extschema@.deliverability_day, @extschema@.deliverability_category_day,
-           @extschema@.status_count IN SHARE ROW EXCLUSIVE MODE;
+           @extschema@.recipient_count_by_status IN SHARE ROW EXCLUSIVE MODE;
 
 -- (The days up to forget_recipients' cut-off: the no-category rows repaired.)
 UPDATE @extschema@.deliverability_category_day d
@@ -129,9 +129,9 @@ SELECT r.* FROM @extschema@.recomputed_deliverability_category_day r
  WHERE r.day OPERATOR(pg_catalog.>=) COALESCE((SELECT (f.forgotten_before AT TIME ZONE 'UTC')::date OPERATOR(pg_catalog.+) 1
                                          FROM @extschema@.recipient_retention f), '-infinity'::date)
  ORDER BY r.day, r.category;
-DELETE FROM @extschema@.status_count;
-INSERT INTO @extschema@.status_count
-SELECT r.machine_opens_counted, r.status, r.recipients FROM @extschema@.recomputed_status_count r
+DELETE FROM @extschema@.recipient_count_by_status;
+INSERT INTO @extschema@.recipient_count_by_status
+SELECT r.machine_opens_counted, r.status, r.recipients FROM @extschema@.recomputed_recipient_count_by_status r
  ORDER BY r.machine_opens_counted, r.status;
 
 -----------------------------------------------------------------------------
