@@ -280,15 +280,17 @@ class Send:
 
 
 class Post:
-    """One call of an entry point with these events (indices into the case's events)."""
+    """One call of an entry point with these events (indices into the case's events). burst:
+    the post is one of a burst, whose clients start their burst posts together."""
 
-    def __init__(self, events, path, client, phase, order, free=False):
+    def __init__(self, events, path, client, phase, order, free=False, burst=False):
         self.events, self.path, self.client, self.phase, self.order, self.free = events, path, client, phase, order, free
+        self.burst = burst
 
     def __repr__(self):
-        return "Post(%s, %s, client %d, phase %s, %d events: %s)" % (
-            self.path, "free" if self.free else "phased", self.client, self.phase, len(self.events),
-            self.events if len(self.events) <= 40 else "%s ... %s" % (self.events[:20], self.events[-5:]))
+        return "Post(%s, %s%s, client %d, phase %s, %d events: %s)" % (
+            self.path, "free" if self.free else "phased", ", burst" if self.burst else "", self.client, self.phase,
+            len(self.events), self.events if len(self.events) <= 40 else "%s ... %s" % (self.events[:20], self.events[-5:]))
 
 
 class Barrier:
@@ -351,6 +353,37 @@ def sensitivity(events, sends, barriers):
     return event_sensitive, send_sensitive
 
 
+BURST_LEAST_EVENTS = 2002     # a burst needs a bulk that makes at least two posts of more than 1,000
+
+
+def burst_posts(seed, bulk, clients, phases):
+    """The bulk posted as a burst: 2 to 4 posts (no more than the clients), one per client, that
+    start together. The recipients in key order (how ingest sorts a post's events) are cut into
+    consecutive ranges, one per post, that overlap where two meet: each event there goes to
+    either post. So each post holds the recipients of its range, the posts of neighbouring
+    ranges share recipients, and every post shares the day and status counters with the
+    others; a post of more than 1,000 events is stored in several statements, the later ones
+    holding the upper end of its range, where the next post's range starts. The cut points, the
+    overlaps, the entry points, the clients and the phase come from seed."""
+    rnd = random.Random(seed)
+    ordered = sorted(bulk, key=lambda e: (e.message, e.email, e.index))
+    n = len(ordered)
+    k = rnd.randint(2, max(2, min(4, clients, n // 1001)))
+    cuts = [0] + [j * n // k + rnd.randint(-n // (4 * k), n // (4 * k)) for j in range(1, k)] + [n]
+    overlaps = [0] + [rnd.randint(0, n // (4 * k)) for _ in range(1, k)] + [0]
+    members = [[] for _ in range(k)]
+    post = 0
+    for position, e in enumerate(ordered):
+        while post + 1 < k and position >= cuts[post + 1] + overlaps[post + 1]:
+            post += 1
+        shared = post + 1 < k and position >= cuts[post + 1] - overlaps[post + 1]
+        members[post + 1 if shared and rnd.random() < 0.5 else post].append(e.index)
+    phase = rnd.randint(0, phases)
+    # Before every other op of their clients in that phase (a negative order).
+    return [Post(rnd.sample(m, len(m)), rnd.choice(["jsonb", "raw"]), client, phase, rnd.randint(-1000, -1), burst=True)
+            for m, client in zip(members, rnd.sample(range(clients), k)) if m]
+
+
 def barrier_strategy(clock):
     return st.one_of(
         st.builds(lambda m, d: Barrier("drop", clock.months[m], d), st.integers(1, 2), st.integers(0, 50)),
@@ -359,10 +392,13 @@ def barrier_strategy(clock):
 
 
 @st.composite
-def cases(draw, clock, max_bulk=4500, min_bulk=0, fresh_tables=True, barriers=True, categories=True, min_clients=1):
+def cases(draw, clock, max_bulk=4500, min_bulk=0, fresh_tables=True, barriers=True, categories=True, min_clients=1,
+          burst="sometimes"):
     """A whole case: events, sends, barriers, posts with their clients and phases. fresh: the
     event table has no partition yet (the first ingest and create_event_partitions make the
-    default one), or it has its default partition, as after the first ingest."""
+    default one), or it has its default partition, as after the first ingest. burst (never,
+    sometimes, always): whether a bulk of more than 2,000 events, in a case of several
+    clients, is posted as a burst (burst_posts) rather than split at random."""
     fresh = draw(st.booleans()) if fresh_tables else False
     clients = draw(st.integers(min_clients, max(4, min_clients)))
     n_explicit = draw(st.integers(1, 24))
@@ -451,6 +487,12 @@ def cases(draw, clock, max_bulk=4500, min_bulk=0, fresh_tables=True, barriers=Tr
             if e.email in s.addresses and e.at - dt.timedelta(seconds=ASYNC_WINDOW) < s.at <= e.at:
                 if s.free or s.phase == first_phase.get(e.index):
                     s.free, s.phase = False, -1
+    # A burst is drawn last, so the draws before it, the rest of the case, are as without
+    # bursts. Its posts are phased (the bulk holds no async bounce: no send moves for them).
+    if bulk_count >= BURST_LEAST_EVENTS and clients > 1 and burst != "never":
+        if burst == "always" or draw(st.booleans()):
+            posts = [p for p in posts if p.events[0] < n_explicit] + burst_posts(bulk_seed + 2, events[n_explicit:],
+                                                                                  clients, phases)
     case = Case(clock, events, sends, posts, barriers, free_maintenance, clients, (bulk_count, bulk_seed))
     case.fresh = fresh
     return case
