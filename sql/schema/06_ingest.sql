@@ -111,8 +111,16 @@ BEGIN
     ), rejected AS (
         INSERT INTO mailstatus.rejected_event (element_key, reason, element)
         SELECT mailstatus.content_key(r.element), r.reason, r.element
-          FROM (SELECT pg_catalog.jsonb_build_object('record_send', pg_catalog.jsonb_build_object(
-                           'message_id', record_send.message_id, 'email', j.posted)) AS element, j.reason
+          -- The send as the call gave it (sent_at and custom args when given): two sends of one
+          -- address at different times are two elements; a retried call is the same one.
+          FROM (SELECT pg_catalog.jsonb_build_object('record_send',
+                           pg_catalog.jsonb_build_object('message_id', record_send.message_id, 'email', j.posted)
+                           OPERATOR(pg_catalog.||) CASE WHEN record_send.sent_at IS NULL THEN '{}'::jsonb
+                                ELSE pg_catalog.jsonb_build_object('sent_at', pg_catalog.to_char(
+                                     record_send.sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')) END
+                           OPERATOR(pg_catalog.||) CASE WHEN COALESCE(record_send.custom_args, '{}'::jsonb) OPERATOR(pg_catalog.=) '{}'::jsonb
+                                THEN '{}'::jsonb ELSE pg_catalog.jsonb_build_object('custom_args', record_send.custom_args) END) AS element,
+                       j.reason
                   FROM judged j WHERE j.reason IS NOT NULL) AS r
          ORDER BY 1
         ON CONFLICT ON CONSTRAINT rejected_event_element_key DO NOTHING)

@@ -239,11 +239,13 @@ BEGIN
     SELECT 'message_custom_args', c.message_id OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) c.custom_args::text, NULL::text, 'missing'
       FROM (SELECT DISTINCT a.message_id, pg_catalog.jsonb_hash_extended(a.custom_args, 0) AS args_hash, a.custom_args
               FROM (SELECT COALESCE(v.attributed_message_id, v.message_id) AS message_id, v.custom_args
+                      -- The events of the recipients kept: a forgotten recipient's custom args
+                      -- stay while its message has others, and go with its last one.
                       FROM (SELECT v.* FROM mailstatus.event v
                              WHERE v.occurred_at OPERATOR(pg_catalog.>=) closed_until
-                                OR (COALESCE(v.attributed_message_id, v.message_id), v.email) NOT IN
+                                OR (COALESCE(v.attributed_message_id, v.message_id), v.email) IN
                                    (SELECT r.message_id, r.email FROM mailstatus.recipient r
-                                     WHERE r.first_event_at OPERATOR(pg_catalog.>=) closed_until)) AS v
+                                     WHERE r.first_event_at OPERATOR(pg_catalog.<) closed_until)) AS v
                      WHERE v.custom_args IS NOT NULL
                     UNION ALL
                     SELECT v.message_id, v.custom_args FROM mailstatus.send v WHERE v.custom_args OPERATOR(pg_catalog.<>) '{}'::jsonb) AS a) AS c

@@ -47,7 +47,8 @@ for patch in "${patches[@]}"; do
   mkdir -p "$tree"
   (cd "$src" && tar --exclude=./.git --exclude=./build --exclude='*.o' --exclude='*.bc' --exclude='*.so' \
      --exclude=./results --exclude=./tmp_check --exclude=./tmp_check_iso --exclude=./output_iso -cf - .) | tar -C "$tree" -xf -
-  if ! patch -s -p1 -d "$tree" <"$patch"; then
+  # No fuzz: a patch whose context moved would plant its bug elsewhere, or not at all.
+  if ! patch -s -F0 -p1 -d "$tree" <"$patch"; then
     echo "mutant $name ... does not apply: update the patch"; survived=$((survived + 1)); continue
   fi
   [ "$(id -u)" = 0 ] && chown -R postgres "$tree"

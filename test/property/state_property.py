@@ -57,8 +57,8 @@ def call_post(conn, path, body):
 
 
 def call_send(conn, send, excluded=frozenset()):
-    """record_send of a send, but for its addresses in excluded ((message, address) pairs)."""
-    emails = [e for e in send.emails if (send.message, e) not in excluded]
+    """record_send of a send, but for its addresses in excluded ((message, address, time))."""
+    emails = [e for e in send.emails if (send.message, e, send.at) not in excluded]
     if emails or not send.emails:
         conn.execute("SELECT mailstatus.record_send(%s, %s::text[], %s::jsonb, %s)",
                      (send.message, emails, jsontext.write(send.custom_args), send.at))
@@ -287,11 +287,12 @@ def forgotten_and_seen_again(forgetting, plain):
 
 
 def rejected_sends(conn):
-    """The (message, address as given) of the sends the database rejected (record_send keeps
-    them in rejected_event): on a day forget_recipients closed, for instance. Since sends
+    """The (message, address as given, time) of the sends the database rejected (record_send
+    keeps them in rejected_event): on a day forget_recipients closed, for instance. Since sends
     count in the deliverability figures, the oracle without forgets leaves them out too."""
     return frozenset(conn.execute(
-        "SELECT element -> 'record_send' ->> 'message_id', element -> 'record_send' ->> 'email' "
+        "SELECT element -> 'record_send' ->> 'message_id', element -> 'record_send' ->> 'email', "
+        "(element -> 'record_send' ->> 'sent_at')::timestamptz "
         "FROM mailstatus.rejected_event WHERE element ? 'record_send'").fetchall())
 
 

@@ -329,7 +329,9 @@ def sensitivity(events, sends, barriers):
     drops = [b.at for b in barriers if b.kind == "drop"]
     forgets = [b.at for b in barriers if b.kind == "forget"]
     latest_drop = max(drops) if drops else None
-    latest_forget = max(forgets) if forgets else None
+    # forget_recipients closes the whole UTC day of its cut-off, to midnight after it.
+    closed_until = (dt.datetime.combine(max(forgets).astimezone(UTC).date() + dt.timedelta(days=1), dt.time(0), UTC)
+                    if forgets else None)
     async_addresses = {e.email for e in events if e.async_bounce}
     earliest = {}
     for e in events:
@@ -343,7 +345,7 @@ def sensitivity(events, sends, barriers):
     def recipient_sensitive(r, email):
         if email in async_addresses:
             return True
-        return latest_forget is not None and earliest[r] < latest_forget
+        return closed_until is not None and earliest[r] < closed_until
 
     event_sensitive = {}
     for e in events:

@@ -161,7 +161,12 @@ SELECT message_id, email, status, first_event_at FROM recipient_status WHERE ema
 SELECT element ->> 'sg_event_id' AS sg_event_id FROM rejected_event WHERE element ->> 'sg_event_id' LIKE 'f%' ORDER BY 1;
 -- A send recorded on a closed day is rejected alone, by the same rule.
 SELECT record_send('F2', ARRAY['old@example.com', 'new@example.com'], '{}', '2023-10-02 00:00+00') AS recorded;
-SELECT element, reason FROM rejected_event WHERE element ? 'record_send';
+SELECT element, reason FROM rejected_event WHERE element ? 'record_send' ORDER BY id;
+-- The element is the send as the call gave it: the same call again is kept once, another send
+-- of the address (another time, custom args) is an element of its own.
+SELECT record_send('F2', ARRAY['old@example.com'], '{}', '2023-10-02 00:00+00') AS recorded_again,
+       record_send('F2', ARRAY['old@example.com'], '{"job": 1}', '2023-10-03 00:00+00') AS another_send;
+SELECT element FROM rejected_event WHERE element ? 'record_send' ORDER BY id;
 SELECT * FROM state_differences();
 
 -- The cut-off falls within a day: a recipient forgotten before it on that day, and an event
@@ -182,6 +187,13 @@ SELECT machine_opens_counted, status, recipients FROM recipient_count_by_status 
 SELECT forget_recipients('2023-11-26 12:00:00+00') AS forgotten;
 SELECT message_id, email, status FROM recipient_status ORDER BY 1, 2;
 SELECT machine_opens_counted, status, recipients FROM recipient_count_by_status WHERE recipients <> 0 ORDER BY 1, 2;
+SELECT * FROM state_differences();
+-- A message's custom args go with its last recipient forgotten, and do not come back with a
+-- recipient of it seen later: the check does not ask for them.
+SELECT stored FROM ingest_sendgrid_event('[{"email":"first@example.com","timestamp":1701100000,"event":"delivered","sg_event_id":"y1","sg_message_id":"Y1.filter.0","job":"J-1"}]');
+SELECT forget_recipients('2023-11-28 00:00:00+00') AS forgotten;
+SELECT stored FROM ingest_sendgrid_event('[{"email":"second@example.com","timestamp":1701300000,"event":"delivered","sg_event_id":"y2","sg_message_id":"Y1.filter.0","job":"J-2"}]');
+SELECT message_id, custom_args FROM message_custom_args WHERE message_id = 'Y1' ORDER BY 2;
 SELECT * FROM state_differences();
 
 -- Forgetting status changes workers have read.

@@ -18,6 +18,12 @@ SELECT stored FROM mailstatus.ingest_sendgrid_event($$[
   {"email":"old1@example.com","timestamp":1698919200,"event":"delivered","sg_message_id":"OLD.filter.0","category":"invoice"},
   {"email":"old2@example.com","timestamp":1698919200,"event":"delivered","sg_message_id":"OLD.filter.1"}
 ]$$);
+-- Forgotten below too, though on the cut-off's own day: sent and delivered 2023-11-10 06:00,
+-- before the cut-off at noon (the update keeps that day's figures, not the state's).
+SELECT stored FROM mailstatus.ingest_sendgrid_event($$[
+  {"email":"cut@example.com","timestamp":1699596000,"event":"processed","sg_message_id":"CUT.filter.0"},
+  {"email":"cut@example.com","timestamp":1699596000,"event":"delivered","sg_message_id":"CUT.filter.0"}
+]$$);
 -- Kept across the horizon: sent 2023-11-08 (one by the CRM only, one processed only),
 -- delivered 2023-11-09, opened or clicked 2023-11-12.
 SELECT mailstatus.record_send('SPAN', ARRAY['span1@example.com'], '{}', '2023-11-08 10:00+00');
@@ -48,8 +54,8 @@ SELECT a.day, c.category, a.processed::int AS sent, a.delivered::int AS delivere
   FROM mailstatus.recipient r,
        unnest(COALESCE(r.categories, ARRAY[NULL::text])) AS c(category),
        mailstatus.activity_days(r.activity) AS a
- WHERE r.last_event_at < '2023-11-10 00:00+00';
-SELECT mailstatus.forget_recipients('2023-11-10 00:00+00');
+ WHERE r.last_event_at < '2023-11-10 12:00+00';
+SELECT mailstatus.forget_recipients('2023-11-10 12:00+00');
 
 ALTER EXTENSION mailstatus UPDATE TO '0.5.0';
 -- Days from the horizon on (2023-11-11): the state's recomputation.
