@@ -15,7 +15,7 @@
  * suppressions.  Stored and duplicate counts come from RETURNING: on Citus
  * the command's own count also holds the duplicates.  In landing mode
  * (landing.c) the same rows go to the local tables landed_event and
- * landed_reject instead, and a flush merges them later (11_landing.sql).
+ * landed_reject instead, and a flush merges them later (12_flush.sql).
  *
  * Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
  */
