@@ -162,6 +162,15 @@ SELECT opens, status FROM recipient_status WHERE email = 'twice@example.com';
 SELECT * FROM state_differences();
 RESET mailstatus.flush_rows;
 
+-- The flush merges recipients with the same combine functions as merge_recipients: the upsert
+-- is written out in both (Citus pushes an INSERT ... SELECT down to the shards only written
+-- out), so the two SET lists must stay the same, column for column.
+SELECT btrim(regexp_replace(substring(m.prosrc FROM 'DO UPDATE SET(.*)RETURNING'), '\s+', ' ', 'g'))
+       = btrim(regexp_replace(substring(f.prosrc FROM 'recipient_pkey DO UPDATE SET(.*?);'), '\s+', ' ', 'g'))
+       AS flush_merges_as_merge_recipients
+  FROM pg_proc m, pg_proc f
+ WHERE m.oid = 'mailstatus.merge_recipients'::regproc AND f.oid = 'mailstatus.merge_flushing_events'::regproc;
+
 -- Who may: the landing tables and the flush are the owner's; a role granted the ingest
 -- function lands its posts, and may flush only when granted flush().
 CREATE ROLE landing_poster;
