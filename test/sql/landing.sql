@@ -119,8 +119,8 @@ SET mailstatus.flush_rows = 0;
 -- the recipients as they stand with what landed.
 SELECT * FROM ingest_sendgrid_event((SELECT body FROM post WHERE n = 6));
 SELECT count(*) AS landed FROM landed_event;
-SELECT drop_event_partitions('2023-11-01');
-SELECT count(*) AS landed, (SELECT count(*) FROM recipient WHERE first_event_at < '2023-11-01') AS october_recipients_kept
+SELECT drop_event_partitions('2023-11-01 00:00+00');
+SELECT count(*) AS landed, (SELECT count(*) FROM recipient WHERE first_event_at < '2023-11-01 00:00+00') AS october_recipients_kept
   FROM landed_event;
 SELECT * FROM ingest_sendgrid_event('{"email":"late@example.com","timestamp":1696300000,"event":"open","sg_event_id":"late-1","sg_message_id":"Late.filter.0"}');
 SELECT count(*) AS landed_rejects FROM landed_reject;
@@ -136,7 +136,7 @@ SELECT is_suppressed('lifted@example.com') AS suppressed_before_the_flush;
 SELECT lift_suppression('lifted@example.com') AS lifted;
 SELECT is_suppressed('lifted@example.com') AS suppressed, (SELECT count(*) FROM landed_event) AS landed;
 SELECT * FROM ingest_sendgrid_event('{"email":"forgotten@example.com","timestamp":1700000000,"event":"delivered","sg_event_id":"f-1","sg_message_id":"F.filter.0"}');
-SELECT forget_recipients('2023-12-01') > 0 AS forgot;
+SELECT forget_recipients('2023-12-01 00:00+00') > 0 AS forgot;
 SELECT count(*) AS left_behind, (SELECT count(*) FROM landed_event) AS landed FROM recipient WHERE email = 'forgotten@example.com';
 SELECT * FROM state_differences();
 
