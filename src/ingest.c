@@ -434,11 +434,14 @@ attribute_async_bounce(MappedEvent *row)
 
 /*
  * Rejects an event on the days forget_recipients closed for a recipient whose
- * state holds nothing of them: the recipient was forgotten (its figures of
- * those days stand as counted, and would be counted twice) or is seen there
- * for the first time after they closed.  The recipient is the one the state
- * counts the event under: its message, or the send an async bounce is
- * attributed to.
+ * state holds nothing of that day or an earlier one: the recipient was
+ * forgotten (its figures of those days stand as counted, and would be counted
+ * twice) or is seen there for the first time after they closed.  An event
+ * stored on a closed day never moves its recipient's first day, so whether an
+ * event is stored depends neither on the order of the posts nor on when a
+ * later forget_recipients closed more days (a rejected event posted again is
+ * rejected again).  The recipient is the one the state counts the event
+ * under: its message, or the send an async bounce is attributed to.
  */
 static void
 reject_if_on_closed_days(IngestBatch *batch, MappedEvent *row)
@@ -458,20 +461,21 @@ reject_if_on_closed_days(IngestBatch *batch, MappedEvent *row)
 
 		ingest_plans.state_before_closed_days = prepare_kept_plan(
 			"SELECT EXISTS (SELECT FROM mailstatus.recipient r WHERE r.message_id OPERATOR(pg_catalog.=) $1 "
-			"AND r.email OPERATOR(pg_catalog.=) $2 AND r.first_event_at OPERATOR(pg_catalog.<) $3)", 3, argtypes);
+			"AND r.email OPERATOR(pg_catalog.=) $2 AND r.first_event_at OPERATOR(pg_catalog.<) "
+			"(pg_catalog.date_trunc('day', $3, 'UTC') OPERATOR(pg_catalog.+) '1 day'::interval))", 3, argtypes);
 	}
 	args[0] = row->nulls[EVENT_COL_ATTRIBUTED_MESSAGE_ID] ? row->values[EVENT_COL_MESSAGE_ID] :
 		row->values[EVENT_COL_ATTRIBUTED_MESSAGE_ID];
 	args[1] = row->values[EVENT_COL_EMAIL];
-	args[2] = TimestampTzGetDatum(batch->closed_until);
+	args[2] = TimestampTzGetDatum(occurred_at);
 	if (SPI_execute_plan(ingest_plans.state_before_closed_days, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not look up a recipient's state");
 	held = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	if (!held)
 		row->reject_reason = psprintf("the event occurred at %s, on a day closed by forget_recipients (before %s), "
-									  "and its recipient's state holds nothing of those days: their figures "
-									  "stand as counted",
+									  "and its recipient's state holds nothing of that day or an earlier one: "
+									  "the figures of those days stand as counted",
 									  utc_time_text(occurred_at), utc_time_text(batch->closed_until));
 }
 

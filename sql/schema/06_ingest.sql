@@ -86,7 +86,8 @@ BEGIN
       FROM mailstatus.recipient_retention r FOR SHARE;
     -- Addresses as ingest normalizes them; one that cannot be an address is rejected alone,
     -- with the reason, as ingest rejects an element; so is a send on a closed day to a
-    -- recipient whose state holds nothing of those days, as ingest rejects such an event.
+    -- recipient whose state holds nothing of that day or an earlier one, as ingest rejects
+    -- such an event.
     WITH address AS (
         SELECT DISTINCT e.email AS posted, mailstatus.normalize_email(e.email) AS email
           FROM pg_catalog.unnest(record_send.emails) AS e(email)
@@ -101,9 +102,10 @@ BEGIN
                      AND NOT EXISTS (SELECT FROM mailstatus.recipient r
                                       WHERE r.message_id OPERATOR(pg_catalog.=) record_send.message_id
                                         AND r.email OPERATOR(pg_catalog.=) a.email
-                                        AND r.first_event_at OPERATOR(pg_catalog.<) closed_until) THEN
+                                        AND r.first_event_at OPERATOR(pg_catalog.<)
+                                            (pg_catalog.date_trunc('day', sent, 'UTC') OPERATOR(pg_catalog.+) '1 day'::interval)) THEN
                          pg_catalog.format('record_send: sent at %s, on a day closed by forget_recipients (before %s), '
-                                           'and its recipient''s state holds nothing of those days: their figures stand as counted',
+                                           'and its recipient''s state holds nothing of that day or an earlier one: the figures of those days stand as counted',
                                            pg_catalog.to_char(sent AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS+00'),
                                            pg_catalog.to_char(closed_until AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS+00'))
                END AS reason
