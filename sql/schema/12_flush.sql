@@ -49,6 +49,23 @@ COMMENT ON FUNCTION @extschema@.move_attributed_events() IS
     'Copies the new events of a running flush that are attributed to a message to flushing_attributed_event, under that message''s id';
 REVOKE ALL ON FUNCTION @extschema@.move_attributed_events() FROM PUBLIC;
 
+-- Copies the new events of a flush that count in suppressions (about a third) to
+-- flushing_suppression_event, beside each address's state, through the coordinator: Citus
+-- would otherwise repartition them worker to worker, every shard writing a file for every
+-- other, which made a flush of 5 000 events cost half as much again.
+CREATE FUNCTION @extschema@.move_suppression_events()
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp
+    SET citus.enable_repartitioned_insert_select = off AS $$
+BEGIN
+    INSERT INTO mailstatus.flushing_suppression_event
+    SELECT f.* FROM mailstatus.flushing_event f
+     WHERE f.event OPERATOR(pg_catalog.=) ANY ('{spamreport,unsubscribe,bounce,dropped,delivered,group_unsubscribe,group_resubscribe}'::text[]);
+END $$;
+COMMENT ON FUNCTION @extschema@.move_suppression_events() IS
+    'Copies the new events of a running flush that count in suppressions to flushing_suppression_event';
+REVOKE ALL ON FUNCTION @extschema@.move_suppression_events() FROM PUBLIC;
+
 -- Merges a flush's new events (flushing_event) into every state, as merge_events merges a
 -- post's, tables in the same order and rows in key order: recipients, the counters, the
 -- status-change log, suppressions, the custom args of their messages. Every statement but
@@ -148,9 +165,7 @@ BEGIN
              WHERE pg_catalog.pg_notification_queue_usage() OPERATOR(pg_catalog.<) 0.5) AS n;
 
     -- Suppressions: the events that count in them, beside each address's state.
-    INSERT INTO mailstatus.flushing_suppression_event
-    SELECT f.* FROM mailstatus.flushing_event f
-     WHERE f.event OPERATOR(pg_catalog.=) ANY ('{spamreport,unsubscribe,bounce,dropped,delivered,group_unsubscribe,group_resubscribe}'::text[]);
+    PERFORM mailstatus.move_suppression_events();
     INSERT INTO mailstatus.suppression_state AS s
     SELECT a.email, p.decision, p.failure, p.delivered_at, p.lifted_at
       FROM (SELECT e.email, pg_catalog.array_agg(ROW(e.*)::mailstatus.event) AS events
