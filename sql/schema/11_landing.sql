@@ -73,16 +73,6 @@ ALTER TABLE @extschema@.flushing_suppression_event REPLICA IDENTITY FULL;
 COMMENT ON TABLE @extschema@.flushing_suppression_event IS
     'The new events of a flush that count in the suppression states; on Citus distributed by email with suppression_state';
 
-CREATE TABLE @extschema@.flushing_counts (
-    message_id text COLLATE "C" NOT NULL,
-    days @extschema@.deliverability_day[] NOT NULL,
-    category_days @extschema@.deliverability_category_day[] NOT NULL,
-    statuses @extschema@.recipient_count_by_status[] NOT NULL,
-    CONSTRAINT flushing_counts_pkey PRIMARY KEY (message_id)
-);
-COMMENT ON TABLE @extschema@.flushing_counts IS
-    'What a flush''s merge adds to the counters, per message (recipient_merge_counts), while it runs; on Citus distributed by message_id with event';
-
 -- The new events of a flush by the message whose recipient state they go to.
 CREATE VIEW @extschema@.flushing_recipient_event AS
 SELECT e.* FROM @extschema@.flushing_event e WHERE e.attributed_message_id IS NULL

@@ -68,13 +68,17 @@ REVOKE ALL ON FUNCTION @extschema@.move_suppression_events() FROM PUBLIC;
 
 -- Merges a flush's new events (flushing_event) into every state, as merge_events merges a
 -- post's, tables in the same order and rows in key order: recipients, the counters, the
--- status-change log, suppressions, the custom args of their messages. Every statement but
--- the counters' and the status changes' runs shard by shard on Citus.
+-- status-change log, suppressions, the custom args of their messages. On Citus every
+-- statement runs shard by shard; the counters' sums and the status changes come back to the
+-- coordinator.
 CREATE FUNCTION @extschema@.merge_flushing_events()
     RETURNS void
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     counted boolean := mailstatus.machine_opens_counted();
+    days mailstatus.deliverability_day[];
+    category_days mailstatus.deliverability_category_day[];
+    statuses mailstatus.recipient_count_by_status[];
     notified bigint;
 BEGIN
     PERFORM mailstatus.move_attributed_events();
@@ -112,34 +116,57 @@ BEGIN
 
     -- The counters: what the merge added, per message where its rows are (a row the merge
     -- inserted has custom_args_changed NULL, as the partial states carry it; one it updated
-    -- has true or false), summed per day, category and status.
-    INSERT INTO mailstatus.flushing_counts
-    SELECT m.message_id, (m.counts).days, (m.counts).category_days, (m.counts).statuses
-      FROM (SELECT r.message_id,
-                   mailstatus.recipient_merge_counts(pg_catalog.array_agg(ROW(r.*)::mailstatus.recipient ORDER BY r.email),
-                                                     pg_catalog.array_agg(r.custom_args_changed IS NULL ORDER BY r.email)) AS counts
-              FROM mailstatus.recipient r
-              JOIN (SELECT DISTINCT e.message_id, e.email FROM mailstatus.flushing_recipient_event e) AS k
-                ON k.message_id OPERATOR(pg_catalog.=) r.message_id AND k.email OPERATOR(pg_catalog.=) r.email
-             GROUP BY r.message_id) AS m;
-    PERFORM mailstatus.add_deliverability_counts(
-        ARRAY(SELECT ROW(d.day, pg_catalog.sum(d.sent), pg_catalog.sum(d.delivered), pg_catalog.sum(d.bounced),
-                         pg_catalog.sum(d.blocked), pg_catalog.sum(d.dropped), pg_catalog.sum(d.deferred),
-                         pg_catalog.sum(d.spam_reports), pg_catalog.sum(d.unique_human_opens),
-                         pg_catalog.sum(d.machine_opens), pg_catalog.sum(d.clicks))::mailstatus.deliverability_day
-                FROM mailstatus.flushing_counts c, LATERAL pg_catalog.unnest(c.days) AS d
-               GROUP BY d.day),
-        ARRAY(SELECT ROW(d.day, d.category, pg_catalog.sum(d.sent), pg_catalog.sum(d.delivered), pg_catalog.sum(d.bounced),
-                         pg_catalog.sum(d.blocked), pg_catalog.sum(d.dropped), pg_catalog.sum(d.deferred),
-                         pg_catalog.sum(d.spam_reports), pg_catalog.sum(d.unique_human_opens),
-                         pg_catalog.sum(d.machine_opens), pg_catalog.sum(d.clicks))::mailstatus.deliverability_category_day
-                FROM mailstatus.flushing_counts c, LATERAL pg_catalog.unnest(c.category_days) AS d
-               GROUP BY d.day, d.category));
+    -- has true or false), in one statement: each message's rows of the three counters side
+    -- by side (ROWS FROM: one row per position, NULLs where a counter has fewer), summed on
+    -- each shard by all their keys, then per day, category and status.
+    WITH added AS (
+        SELECT x.day, x.category_day, x.category, x.machine_opens_counted, x.status,
+               pg_catalog.sum(x.sent) AS sent, pg_catalog.sum(x.delivered) AS delivered,
+               pg_catalog.sum(x.bounced) AS bounced, pg_catalog.sum(x.blocked) AS blocked,
+               pg_catalog.sum(x.dropped) AS dropped, pg_catalog.sum(x.deferred) AS deferred,
+               pg_catalog.sum(x.spam_reports) AS spam_reports, pg_catalog.sum(x.unique_human_opens) AS unique_human_opens,
+               pg_catalog.sum(x.machine_opens) AS machine_opens, pg_catalog.sum(x.clicks) AS clicks,
+               pg_catalog.sum(x.category_sent) AS category_sent, pg_catalog.sum(x.category_delivered) AS category_delivered,
+               pg_catalog.sum(x.category_bounced) AS category_bounced, pg_catalog.sum(x.category_blocked) AS category_blocked,
+               pg_catalog.sum(x.category_dropped) AS category_dropped, pg_catalog.sum(x.category_deferred) AS category_deferred,
+               pg_catalog.sum(x.category_spam_reports) AS category_spam_reports,
+               pg_catalog.sum(x.category_unique_human_opens) AS category_unique_human_opens,
+               pg_catalog.sum(x.category_machine_opens) AS category_machine_opens,
+               pg_catalog.sum(x.category_clicks) AS category_clicks, pg_catalog.sum(x.recipients) AS recipients
+          FROM (SELECT r.message_id,
+                       mailstatus.recipient_merge_counts(pg_catalog.array_agg(ROW(r.*)::mailstatus.recipient ORDER BY r.email),
+                                                         pg_catalog.array_agg(r.custom_args_changed IS NULL ORDER BY r.email)) AS counts
+                  FROM mailstatus.recipient r
+                  JOIN (SELECT DISTINCT e.message_id, e.email FROM mailstatus.flushing_recipient_event e) AS k
+                    ON k.message_id OPERATOR(pg_catalog.=) r.message_id AND k.email OPERATOR(pg_catalog.=) r.email
+                 GROUP BY r.message_id) AS m,
+               LATERAL ROWS FROM (pg_catalog.unnest((m.counts).days), pg_catalog.unnest((m.counts).category_days),
+                                  pg_catalog.unnest((m.counts).statuses))
+                 AS x(day, sent, delivered, bounced, blocked, dropped, deferred, spam_reports, unique_human_opens,
+                      machine_opens, clicks,
+                      category_day, category, category_sent, category_delivered, category_bounced, category_blocked,
+                      category_dropped, category_deferred, category_spam_reports, category_unique_human_opens,
+                      category_machine_opens, category_clicks,
+                      machine_opens_counted, status, recipients)
+         GROUP BY x.day, x.category_day, x.category, x.machine_opens_counted, x.status)
+    SELECT ARRAY(SELECT ROW(a.day, pg_catalog.sum(a.sent), pg_catalog.sum(a.delivered), pg_catalog.sum(a.bounced),
+                            pg_catalog.sum(a.blocked), pg_catalog.sum(a.dropped), pg_catalog.sum(a.deferred),
+                            pg_catalog.sum(a.spam_reports), pg_catalog.sum(a.unique_human_opens),
+                            pg_catalog.sum(a.machine_opens), pg_catalog.sum(a.clicks))::mailstatus.deliverability_day
+                   FROM added a WHERE a.day IS NOT NULL GROUP BY a.day),
+           ARRAY(SELECT ROW(a.category_day, a.category, pg_catalog.sum(a.category_sent), pg_catalog.sum(a.category_delivered),
+                            pg_catalog.sum(a.category_bounced), pg_catalog.sum(a.category_blocked),
+                            pg_catalog.sum(a.category_dropped), pg_catalog.sum(a.category_deferred),
+                            pg_catalog.sum(a.category_spam_reports), pg_catalog.sum(a.category_unique_human_opens),
+                            pg_catalog.sum(a.category_machine_opens),
+                            pg_catalog.sum(a.category_clicks))::mailstatus.deliverability_category_day
+                   FROM added a WHERE a.category_day IS NOT NULL GROUP BY a.category_day, a.category),
+           ARRAY(SELECT ROW(a.machine_opens_counted, a.status, pg_catalog.sum(a.recipients))::mailstatus.recipient_count_by_status
+                   FROM added a WHERE a.machine_opens_counted IS NOT NULL GROUP BY a.machine_opens_counted, a.status)
+      INTO days, category_days, statuses;
+    PERFORM mailstatus.add_deliverability_counts(days, category_days);
     INSERT INTO mailstatus.recipient_count_by_status AS s
-    SELECT a.machine_opens_counted, a.status, a.recipients
-      FROM (SELECT d.machine_opens_counted, d.status, pg_catalog.sum(d.recipients)::bigint AS recipients
-              FROM mailstatus.flushing_counts c, LATERAL pg_catalog.unnest(c.statuses) AS d
-             GROUP BY d.machine_opens_counted, d.status) AS a
+    SELECT a.machine_opens_counted, a.status, a.recipients FROM pg_catalog.unnest(statuses) AS a
      ORDER BY a.machine_opens_counted, a.status
     ON CONFLICT ON CONSTRAINT recipient_count_by_status_key DO UPDATE SET recipients = s.recipients OPERATOR(pg_catalog.+) excluded.recipients;
 
@@ -274,7 +301,7 @@ BEGIN
             PERFORM mailstatus.merge_flushing_events();
         END IF;
         TRUNCATE mailstatus.flushing_event, mailstatus.flushing_attributed_event,
-                 mailstatus.flushing_suppression_event, mailstatus.flushing_counts;
+                 mailstatus.flushing_suppression_event;
     END IF;
     duplicates := flushed OPERATOR(pg_catalog.-) stored;
     IF flushed OPERATOR(pg_catalog.>) 0 OR rejected OPERATOR(pg_catalog.>) 0 THEN
