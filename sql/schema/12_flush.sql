@@ -29,11 +29,13 @@ REVOKE ALL ON FUNCTION @extschema@.store_flushing_events(bigint) FROM PUBLIC;
 
 -- Copies the new events of a flush attributed to a message (async bounces: few) under that
 -- message's id to flushing_attributed_event, through the coordinator (Citus would otherwise
--- repartition them between every pair of shards).
+-- repartition them between every pair of shards). Returns how many.
 CREATE FUNCTION @extschema@.move_attributed_events()
-    RETURNS void
+    RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp
     SET citus.enable_repartitioned_insert_select = off AS $$
+DECLARE
+    moved_count bigint;
 BEGIN
     INSERT INTO mailstatus.flushing_attributed_event
            (occurred_at, content_hash, received_at, attempt, asm_group_id, machine_open, attributed_message_id,
@@ -44,9 +46,11 @@ BEGIN
            f.smtp_host, f.reason, f.smtp_status, f.response, f.bounce_type, f.bounce_classification, f.url,
            f.useragent, f.ip, f.category, f.custom_args, f.residual
       FROM mailstatus.flushing_event f WHERE f.attributed_message_id IS NOT NULL;
+    GET DIAGNOSTICS moved_count = ROW_COUNT;
+    RETURN moved_count;
 END $$;
 COMMENT ON FUNCTION @extschema@.move_attributed_events() IS
-    'Copies the new events of a running flush that are attributed to a message to flushing_attributed_event, under that message''s id';
+    'Copies the new events of a running flush that are attributed to a message to flushing_attributed_event, under that message''s id; returns how many';
 REVOKE ALL ON FUNCTION @extschema@.move_attributed_events() FROM PUBLIC;
 
 -- Copies the new events of a flush that count in suppressions (about a third) to
@@ -66,11 +70,11 @@ COMMENT ON FUNCTION @extschema@.move_suppression_events() IS
     'Copies the new events of a running flush that count in suppressions to flushing_suppression_event';
 REVOKE ALL ON FUNCTION @extschema@.move_suppression_events() FROM PUBLIC;
 
--- Merges a flush's new events (flushing_event) into every state, as merge_events merges a
--- post's, tables in the same order and rows in key order: recipients, the counters, the
--- status-change log, suppressions, the custom args of their messages. On Citus every
--- statement runs shard by shard; the counters' sums and the status changes come back to the
--- coordinator.
+-- Merges a flush's new events (flushing_event, and flushing_attributed_event filled by
+-- move_attributed_events) into every state, as merge_events merges a post's, tables in the
+-- same order and rows in key order: recipients, the counters, the status-change log,
+-- suppressions, the custom args of their messages. On Citus every statement runs shard by
+-- shard; the counters' sums and the status changes come back to the coordinator.
 CREATE FUNCTION @extschema@.merge_flushing_events()
     RETURNS void
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -81,8 +85,6 @@ DECLARE
     statuses mailstatus.recipient_count_by_status[];
     notified bigint;
 BEGIN
-    PERFORM mailstatus.move_attributed_events();
-
     -- Recipients: each message's partial states, merged with the combine functions (the
     -- combine of merge_recipients, which records what each merge changed).
     INSERT INTO mailstatus.recipient AS r
@@ -273,6 +275,7 @@ CREATE FUNCTION @extschema@.flush_landed(OUT flushed bigint, OUT stored bigint, 
 DECLARE
     window_start timestamptz;
     rejects mailstatus.landed_reject[];
+    attributed bigint := 0;
 BEGIN
     SELECT r.retained_since INTO window_start FROM mailstatus.event_retention r FOR SHARE;
     WITH m AS (DELETE FROM mailstatus.landed_reject l RETURNING l.*)
@@ -298,10 +301,15 @@ BEGIN
         PERFORM mailstatus.ensure_event_default_partition();
         stored := mailstatus.store_flushing_events(flushed);
         IF stored OPERATOR(pg_catalog.>) 0 THEN
+            attributed := mailstatus.move_attributed_events();
             PERFORM mailstatus.merge_flushing_events();
         END IF;
-        TRUNCATE mailstatus.flushing_event, mailstatus.flushing_attributed_event,
-                 mailstatus.flushing_suppression_event;
+        TRUNCATE mailstatus.flushing_event, mailstatus.flushing_suppression_event;
+        -- On Citus emptying a table costs a task on every shard: not when nothing was
+        -- attributed, as in most flushes.
+        IF attributed OPERATOR(pg_catalog.>) 0 THEN
+            TRUNCATE mailstatus.flushing_attributed_event;
+        END IF;
     END IF;
     duplicates := flushed OPERATOR(pg_catalog.-) stored;
     IF flushed OPERATOR(pg_catalog.>) 0 OR rejected OPERATOR(pg_catalog.>) 0 THEN
