@@ -23,7 +23,7 @@ REGRESS = mail_status_type aggregates parallel_aggregates ingest ingest_rejects 
           message_id_and_timestamps views order_independence triggers \
           webhook_signature webhook_body webhook_leaks hostile_input differential_fuzz roles privileges forged_values \
           hostile_schema state state_edges input_edges suppression recipient_events deliverability partitions landing partman citus_rules upgrade \
-          upgrade_repairs upgrade_partman upgrade_dump_registration upgrade_counters schema_equivalence
+          upgrade_repairs upgrade_custom_args upgrade_partman upgrade_dump_registration upgrade_counters schema_equivalence
 REGRESS_OPTS = --inputdir=test --temp-instance=./tmp_check --temp-config=test/regress.conf
 
 # Concurrency: test/specs/*.spec against test/expected/*.out.

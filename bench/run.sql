@@ -25,7 +25,7 @@ CREATE FUNCTION bench.ratio(a text, b text) RETURNS numeric LANGUAGE sql AS $$
 -- Empties what a measure fills.
 CREATE PROCEDURE bench.empty_mailstatus() LANGUAGE sql AS $$
   TRUNCATE mailstatus.event, mailstatus.rejected_event, mailstatus.send, mailstatus.recipient, mailstatus.suppression_state,
-           mailstatus.group_suppression_state, mailstatus.message_custom_args, mailstatus.deliverability_day,
+           mailstatus.group_suppression_state, mailstatus.recipient_custom_args, mailstatus.deliverability_day,
            mailstatus.deliverability_category_day, mailstatus.recipient_count_by_status, mailstatus.status_change,
            mailstatus.landed_event, mailstatus.landed_reject, mailstatus.landing_flush $$;
 
@@ -162,7 +162,7 @@ CREATE FUNCTION bench.bytes(relation regclass) RETURNS bigint LANGUAGE sql AS $$
 SELECT (SELECT count(*) FROM mailstatus.event) AS mailstatus_events, (SELECT count(*) FROM bench.peer_event) AS peer_events \gset
 SELECT t.name AS "table", round(bench.bytes(t.name::regclass)::numeric / :mailstatus_events, 1) AS bytes_per_event
   FROM unnest(ARRAY['mailstatus.event', 'mailstatus.recipient', 'mailstatus.suppression_state', 'mailstatus.group_suppression_state',
-                    'mailstatus.message_custom_args', 'mailstatus.deliverability_day', 'mailstatus.deliverability_category_day',
+                    'mailstatus.recipient_custom_args', 'mailstatus.deliverability_day', 'mailstatus.deliverability_category_day',
                     'mailstatus.recipient_count_by_status', 'mailstatus.status_change', 'mailstatus.rejected_event']) AS t(name)
  ORDER BY 2 DESC;
 SELECT round(bench.bytes('bench.peer_event')::numeric / :peer_events, 1) AS peer_bytes_per_event,

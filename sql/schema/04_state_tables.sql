@@ -45,18 +45,21 @@ COMMENT ON COLUMN @extschema@.recipient.categories_added IS 'What the latest mer
 COMMENT ON COLUMN @extschema@.recipient.custom_args_changed IS 'Whether the latest merge changed the value of custom_args; NULL after the recipient''s first';
 SELECT pg_catalog.pg_extension_config_dump('mailstatus.recipient', '');
 
--- The custom args each message was sent or reported with, once per distinct value: how
--- recipient_status_for finds one CRM record's messages.
-CREATE TABLE @extschema@.message_custom_args (
+-- The custom args each recipient was sent or reported with, once per distinct value: how
+-- recipient_status_for finds one CRM record's messages. Kept per recipient, not per message,
+-- so forget_recipients forgets exactly what the recipients it forgets brought (email comes
+-- last: the 0.4.0 table, per message, gained it).
+CREATE TABLE @extschema@.recipient_custom_args (
     message_id text COLLATE "C" NOT NULL,
     args_hash bigint NOT NULL,
     custom_args jsonb NOT NULL,
-    CONSTRAINT message_custom_args_pkey PRIMARY KEY (message_id, args_hash)
+    email text COLLATE "C" NOT NULL,
+    CONSTRAINT recipient_custom_args_pkey PRIMARY KEY (message_id, email, args_hash)
 );
-CREATE INDEX message_custom_args_idx ON @extschema@.message_custom_args USING gin (custom_args jsonb_path_ops);
-COMMENT ON TABLE @extschema@.message_custom_args IS
-    'Each distinct set of custom args a message''s events or send carried (args_hash is jsonb_hash_extended(custom_args, 0))';
-SELECT pg_catalog.pg_extension_config_dump('mailstatus.message_custom_args', '');
+CREATE INDEX recipient_custom_args_idx ON @extschema@.recipient_custom_args USING gin (custom_args jsonb_path_ops);
+COMMENT ON TABLE @extschema@.recipient_custom_args IS
+    'Each distinct set of custom args a recipient''s events or sends carried (args_hash is jsonb_hash_extended(custom_args, 0))';
+SELECT pg_catalog.pg_extension_config_dump('mailstatus.recipient_custom_args', '');
 
 -- Per address: why not to mail it. Merged at ingest like recipient, by event time.
 CREATE TABLE @extschema@.suppression_state (

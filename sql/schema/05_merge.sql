@@ -134,7 +134,7 @@ REVOKE ALL ON FUNCTION @extschema@.add_deliverability_counts(@extschema@.deliver
 -- events first, in key order, then merges all the new ones in one call; record_send likewise:
 -- concurrent posts lock the same rows in the same order and never deadlock. Returns each
 -- merged row, whether it was new, and its custom args when the merge left them as they were:
--- those are in message_custom_args already (every value a recipient ever had went there when
+-- those are in recipient_custom_args already (every value a recipient ever had went there when
 -- merged).
 CREATE FUNCTION @extschema@.merge_recipients(partials @extschema@.recipient[])
     RETURNS TABLE (merged @extschema@.recipient, was_inserted boolean, unchanged_custom_args jsonb)
@@ -244,20 +244,20 @@ BEGIN
     ON CONFLICT ON CONSTRAINT group_suppression_state_pkey DO UPDATE SET
         unsubscribe = mailstatus.timed_value_merge(g.unsubscribe, excluded.unsubscribe),
         resubscribed_at = GREATEST(g.resubscribed_at, excluded.resubscribed_at);
-    -- The custom args of each message, but for those its recipient's state had already.
-    INSERT INTO mailstatus.message_custom_args
-    SELECT DISTINCT a.message_id, pg_catalog.jsonb_hash_extended(a.custom_args, 0), a.custom_args
+    -- The custom args of each recipient, but for those its state had already.
+    INSERT INTO mailstatus.recipient_custom_args (message_id, email, args_hash, custom_args)
+    SELECT DISTINCT a.message_id, a.email, pg_catalog.jsonb_hash_extended(a.custom_args, 0), a.custom_args
       FROM (SELECT COALESCE(e.attributed_message_id, e.message_id) AS message_id, e.email, e.custom_args
               FROM pg_catalog.unnest(events) AS e WHERE e.custom_args IS NOT NULL) AS a
       LEFT JOIN ROWS FROM (pg_catalog.unnest(known_messages), pg_catalog.unnest(known_emails), pg_catalog.unnest(known_args))
                 AS k(message_id, email, custom_args)
         ON k.message_id OPERATOR(pg_catalog.=) a.message_id AND k.email OPERATOR(pg_catalog.=) a.email
      WHERE a.custom_args IS DISTINCT FROM k.custom_args
-     ORDER BY 1, 2
-    ON CONFLICT ON CONSTRAINT message_custom_args_pkey DO NOTHING;
+     ORDER BY 1, 2, 3
+    ON CONFLICT ON CONSTRAINT recipient_custom_args_pkey DO NOTHING;
 END $$;
 COMMENT ON FUNCTION @extschema@.merge_events(@extschema@.event[]) IS
-    'Merges newly stored events into every state: recipients, suppressions, the custom args of their messages';
+    'Merges newly stored events into every state: recipients, suppressions, the custom args of each recipient';
 REVOKE ALL ON FUNCTION @extschema@.merge_events(@extschema@.event[]) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.merge_sends(sends @extschema@.send[])
@@ -277,18 +277,18 @@ BEGIN
       INTO merged, inserted, known_messages, known_emails, known_args
       FROM mailstatus.merge_recipients(ARRAY(SELECT p FROM mailstatus.recipient_partials('{}', sends) AS p)) AS k;
     PERFORM mailstatus.count_and_notify_merge(merged, inserted);
-    INSERT INTO mailstatus.message_custom_args
-    SELECT DISTINCT s.message_id, pg_catalog.jsonb_hash_extended(s.custom_args, 0), s.custom_args
+    INSERT INTO mailstatus.recipient_custom_args (message_id, email, args_hash, custom_args)
+    SELECT DISTINCT s.message_id, s.email, pg_catalog.jsonb_hash_extended(s.custom_args, 0), s.custom_args
       FROM pg_catalog.unnest(sends) AS s
       LEFT JOIN ROWS FROM (pg_catalog.unnest(known_messages), pg_catalog.unnest(known_emails), pg_catalog.unnest(known_args))
                 AS k(message_id, email, custom_args)
         ON k.message_id OPERATOR(pg_catalog.=) s.message_id AND k.email OPERATOR(pg_catalog.=) s.email
      WHERE s.custom_args OPERATOR(pg_catalog.<>) '{}'::jsonb AND s.custom_args IS DISTINCT FROM k.custom_args
-     ORDER BY 1, 2
-    ON CONFLICT ON CONSTRAINT message_custom_args_pkey DO NOTHING;
+     ORDER BY 1, 2, 3
+    ON CONFLICT ON CONSTRAINT recipient_custom_args_pkey DO NOTHING;
 END $$;
 COMMENT ON FUNCTION @extschema@.merge_sends(@extschema@.send[]) IS
-    'Merges newly recorded sends into the recipient state and the custom args of their messages';
+    'Merges newly recorded sends into the recipient state and the custom args of each recipient';
 REVOKE ALL ON FUNCTION @extschema@.merge_sends(@extschema@.send[]) FROM PUBLIC;
 
 -- An async bounce names no message; SendGrid retries a message for up to 72 hours.

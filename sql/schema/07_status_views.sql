@@ -61,7 +61,7 @@ DECLARE
     messages text[];
 BEGIN
     -- The messages first (by the GIN index), then their recipients (by the primary key).
-    messages := ARRAY(SELECT DISTINCT a.message_id FROM mailstatus.message_custom_args a
+    messages := ARRAY(SELECT DISTINCT a.message_id FROM mailstatus.recipient_custom_args a
                        WHERE a.custom_args OPERATOR(pg_catalog.@>) recipient_status_for.custom_args
                          AND a.message_id OPERATOR(pg_catalog.<>) '');
     RETURN QUERY

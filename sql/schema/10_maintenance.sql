@@ -236,6 +236,9 @@ BEGIN
     ), sends AS (
         DELETE FROM mailstatus.send s USING gone g
          WHERE s.message_id OPERATOR(pg_catalog.=) g.message_id AND s.email OPERATOR(pg_catalog.=) g.email
+    ), args AS (
+        DELETE FROM mailstatus.recipient_custom_args a USING gone g
+         WHERE a.message_id OPERATOR(pg_catalog.=) g.message_id AND a.email OPERATOR(pg_catalog.=) g.email
     ), counted AS (
         UPDATE mailstatus.recipient_count_by_status c
            SET recipients = c.recipients OPERATOR(pg_catalog.-) n.recipients
@@ -250,8 +253,6 @@ BEGIN
     SELECT pg_catalog.count(*) INTO forgotten FROM gone;
     INSERT INTO mailstatus.recipient_retention AS r (forgotten_before) VALUES (last_event_before)
     ON CONFLICT (single_row) DO UPDATE SET forgotten_before = GREATEST(r.forgotten_before, excluded.forgotten_before);
-    DELETE FROM mailstatus.message_custom_args a
-     WHERE NOT EXISTS (SELECT FROM mailstatus.recipient r WHERE r.message_id OPERATOR(pg_catalog.=) a.message_id);
     RETURN forgotten;
 END $$;
 COMMENT ON FUNCTION @extschema@.forget_recipients(timestamptz) IS

@@ -215,19 +215,19 @@ BEGIN
         unsubscribe = mailstatus.timed_value_merge(g.unsubscribe, excluded.unsubscribe),
         resubscribed_at = GREATEST(g.resubscribed_at, excluded.resubscribed_at);
 
-    -- The custom args of each message, but for those its recipient's state had already (a
-    -- recipient the merge updated without changing its custom args: every value it ever had
-    -- went to message_custom_args when merged).
-    INSERT INTO mailstatus.message_custom_args
-    SELECT DISTINCT e.message_id, pg_catalog.jsonb_hash_extended(e.custom_args, 0), e.custom_args
+    -- The custom args of each recipient, but for those its state had already (a recipient
+    -- the merge updated without changing its custom args: every value it ever had went to
+    -- recipient_custom_args when merged).
+    INSERT INTO mailstatus.recipient_custom_args (message_id, email, args_hash, custom_args)
+    SELECT DISTINCT e.message_id, e.email, pg_catalog.jsonb_hash_extended(e.custom_args, 0), e.custom_args
       FROM mailstatus.flushing_recipient_event e
       LEFT JOIN mailstatus.recipient r
         ON r.message_id OPERATOR(pg_catalog.=) e.message_id AND r.email OPERATOR(pg_catalog.=) e.email
        AND r.custom_args_changed IS FALSE
      WHERE e.custom_args IS NOT NULL
        AND e.custom_args IS DISTINCT FROM mailstatus.timed_value_jsonb(r.custom_args)
-     ORDER BY 1, 2
-    ON CONFLICT ON CONSTRAINT message_custom_args_pkey DO NOTHING;
+     ORDER BY 1, 2, 3
+    ON CONFLICT ON CONSTRAINT recipient_custom_args_pkey DO NOTHING;
 END $$;
 COMMENT ON FUNCTION @extschema@.merge_flushing_events() IS
     'Merges the new events of a running flush (flushing_event) into every state, as merge_events does a post''s: recipients, counters, status changes (logged and notified), suppressions, custom args';

@@ -29,14 +29,14 @@ SELECT p.*
 COMMENT ON VIEW @extschema@.recomputed_group_suppression_state IS
     'The group-suppression state recomputed from the events still kept';
 
-CREATE VIEW @extschema@.recomputed_message_custom_args AS
-SELECT DISTINCT a.message_id, pg_catalog.jsonb_hash_extended(a.custom_args, 0) AS args_hash, a.custom_args
-  FROM (SELECT COALESCE(v.attributed_message_id, v.message_id) AS message_id, v.custom_args
+CREATE VIEW @extschema@.recomputed_recipient_custom_args AS
+SELECT DISTINCT a.message_id, a.email, pg_catalog.jsonb_hash_extended(a.custom_args, 0) AS args_hash, a.custom_args
+  FROM (SELECT COALESCE(v.attributed_message_id, v.message_id) AS message_id, v.email, v.custom_args
           FROM @extschema@.event v WHERE v.custom_args IS NOT NULL
         UNION ALL
-        SELECT v.message_id, v.custom_args FROM @extschema@.send v WHERE v.custom_args OPERATOR(pg_catalog.<>) '{}'::jsonb) AS a;
-COMMENT ON VIEW @extschema@.recomputed_message_custom_args IS
-    'The custom args of each message, recomputed from the events and sends still kept';
+        SELECT v.message_id, v.email, v.custom_args FROM @extschema@.send v WHERE v.custom_args OPERATOR(pg_catalog.<>) '{}'::jsonb) AS a;
+COMMENT ON VIEW @extschema@.recomputed_recipient_custom_args IS
+    'The custom args of each recipient, recomputed from the events and sends still kept';
 
 -- The counters are sums over the recipient state (all of it: retention drops no state) of
 -- what each recipient counts (activity_figures).
@@ -236,11 +236,12 @@ BEGIN
                 AND mailstatus.latest_time_holds(s.resubscribed_at, c.resubscribed_at, window_start));
 
     RETURN QUERY
-    SELECT 'message_custom_args', c.message_id OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) c.custom_args::text, NULL::text, 'missing'
-      FROM (SELECT DISTINCT a.message_id, pg_catalog.jsonb_hash_extended(a.custom_args, 0) AS args_hash, a.custom_args
-              FROM (SELECT COALESCE(v.attributed_message_id, v.message_id) AS message_id, v.custom_args
-                      -- The events of the recipients kept: a forgotten recipient's custom args
-                      -- stay while its message has others, and go with its last one.
+    SELECT 'recipient_custom_args', c.message_id OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) c.email
+               OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) c.custom_args::text, NULL::text, 'missing'
+      FROM (SELECT DISTINCT a.message_id, a.email, pg_catalog.jsonb_hash_extended(a.custom_args, 0) AS args_hash, a.custom_args
+              FROM (SELECT COALESCE(v.attributed_message_id, v.message_id) AS message_id, v.email, v.custom_args
+                      -- The events of the recipients kept: forget_recipients forgets a
+                      -- recipient's custom args with it.
                       FROM (SELECT v.* FROM mailstatus.event v
                              WHERE v.occurred_at OPERATOR(pg_catalog.>=) closed_until
                                 OR (COALESCE(v.attributed_message_id, v.message_id), v.email) IN
@@ -248,12 +249,13 @@ BEGIN
                                      WHERE r.first_event_at OPERATOR(pg_catalog.<) closed_until)) AS v
                      WHERE v.custom_args IS NOT NULL
                     UNION ALL
-                    SELECT v.message_id, v.custom_args FROM mailstatus.send v WHERE v.custom_args OPERATOR(pg_catalog.<>) '{}'::jsonb) AS a) AS c
-      LEFT JOIN mailstatus.message_custom_args a
-        ON a.message_id OPERATOR(pg_catalog.=) c.message_id AND a.args_hash OPERATOR(pg_catalog.=) c.args_hash
+                    SELECT v.message_id, v.email, v.custom_args FROM mailstatus.send v
+                     WHERE v.custom_args OPERATOR(pg_catalog.<>) '{}'::jsonb) AS a) AS c
+      LEFT JOIN mailstatus.recipient_custom_args a
+        ON a.message_id OPERATOR(pg_catalog.=) c.message_id AND a.email OPERATOR(pg_catalog.=) c.email
+       AND a.args_hash OPERATOR(pg_catalog.=) c.args_hash
      WHERE a.message_id IS NULL
-       -- forget_recipients forgets a message's custom args with its last recipient
-       AND c.message_id IN (SELECT r.message_id FROM mailstatus.recipient r);
+       AND (c.message_id, c.email) IN (SELECT r.message_id, r.email FROM mailstatus.recipient r);
 
     RETURN QUERY
     SELECT 'deliverability_day', COALESCE(s.day, c.day)::text, ROW(s.*)::text, ROW(c.*)::text

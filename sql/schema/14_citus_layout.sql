@@ -14,7 +14,7 @@ SELECT l.step, l.table_name, l.placement, l.distribution_column, l.colocate_with
         (1, 'mailstatus.event'::regclass, 'distributed', 'message_id'::name, NULL::regclass),
         (2, 'mailstatus.send'::regclass, 'distributed', 'message_id'::name, 'mailstatus.event'::regclass),
         (3, 'mailstatus.recipient'::regclass, 'distributed', 'message_id'::name, 'mailstatus.event'::regclass),
-        (4, 'mailstatus.message_custom_args'::regclass, 'distributed', 'message_id'::name, 'mailstatus.event'::regclass),
+        (4, 'mailstatus.recipient_custom_args'::regclass, 'distributed', 'message_id'::name, 'mailstatus.event'::regclass),
         (5, 'mailstatus.suppression_state'::regclass, 'distributed', 'email'::name, NULL::regclass),
         (6, 'mailstatus.group_suppression_state'::regclass, 'distributed', 'email'::name, 'mailstatus.suppression_state'::regclass),
         (7, 'mailstatus.rejected_event'::regclass, 'reference', NULL::name, NULL::regclass),

@@ -5,7 +5,7 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
-TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
+TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, recipient_custom_args,
          deliverability_day, deliverability_category_day, recipient_count_by_status, status_change, recipient_retention;
 
 -- Each element is given back exactly as posted, whatever the form of its values.

@@ -32,7 +32,7 @@ CREATE FUNCTION pg_temp.everything() RETURNS TABLE (what text, row_text text) LA
   UNION ALL SELECT 'deliverability_daily', d::text FROM mailstatus.deliverability_daily d
   UNION ALL SELECT 'by category', d::text FROM mailstatus.deliverability_daily_by('category') d
   UNION ALL SELECT 'status_counts', c::text FROM mailstatus.status_counts c
-  UNION ALL SELECT 'custom args', ROW(a.message_id, a.custom_args)::text FROM mailstatus.message_custom_args a
+  UNION ALL SELECT 'custom args', ROW(a.message_id, a.email, a.custom_args)::text FROM mailstatus.recipient_custom_args a
   UNION ALL SELECT 'event', ROW(e.message_id, e.occurred_at, e.content_hash, mailstatus.event_payload(e))::text FROM mailstatus.event e
   UNION ALL SELECT 'rejected', ROW(j.element_key, j.reason, j.element)::text FROM mailstatus.rejected_event j
   -- Changes within one flush are one change (from the status before to the status after):
@@ -41,7 +41,7 @@ CREATE FUNCTION pg_temp.everything() RETURNS TABLE (what text, row_text text) LA
               FROM (SELECT DISTINCT ON (message_id, email) * FROM mailstatus.status_change ORDER BY message_id, email, id DESC) c $$;
 CREATE PROCEDURE pg_temp.empty() LANGUAGE sql AS $$
   TRUNCATE mailstatus.event, mailstatus.rejected_event, mailstatus.recipient, mailstatus.suppression_state,
-           mailstatus.group_suppression_state, mailstatus.message_custom_args, mailstatus.deliverability_day,
+           mailstatus.group_suppression_state, mailstatus.recipient_custom_args, mailstatus.deliverability_day,
            mailstatus.deliverability_category_day, mailstatus.recipient_count_by_status, mailstatus.status_change,
            mailstatus.landed_event, mailstatus.landed_reject, mailstatus.landing_flush $$;
 

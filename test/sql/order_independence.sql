@@ -33,7 +33,7 @@ CREATE FUNCTION pg_temp.state_fingerprint() RETURNS text LANGUAGE sql AS $$
                                  r.custom_args, r.categories, r.activity), ';' ORDER BY r.message_id, r.email) FROM mailstatus.recipient r),
     (SELECT string_agg(s::text, ';' ORDER BY s.email) FROM mailstatus.suppression_state s),
     (SELECT string_agg(g::text, ';' ORDER BY g.email, g.asm_group_id) FROM mailstatus.group_suppression_state g),
-    (SELECT string_agg(a::text, ';' ORDER BY a.message_id, a.args_hash) FROM mailstatus.message_custom_args a),
+    (SELECT string_agg(a::text, ';' ORDER BY a.message_id, a.email, a.args_hash) FROM mailstatus.recipient_custom_args a),
     (SELECT string_agg(d::text, ';' ORDER BY d.day) FROM mailstatus.deliverability_day d),
     (SELECT string_agg(d::text, ';' ORDER BY d.day, d.category) FROM mailstatus.deliverability_category_day d WHERE d.sent + d.delivered + d.bounced + d.blocked + d.dropped + d.deferred + d.spam_reports + d.unique_human_opens + d.machine_opens + d.clicks > 0),
     (SELECT string_agg(c::text, ';' ORDER BY c.machine_opens_counted, c.status) FROM mailstatus.recipient_count_by_status c WHERE c.recipients <> 0))) $$;
@@ -123,3 +123,34 @@ SELECT occurred_at, source, event FROM recipient_events('Sends1', 'sent@example.
 -- A call without sent_at is the CRM's retry: a recipient recorded already stays as it is.
 SELECT record_send('Sends1', ARRAY['sent@example.com'], '{"invoice_id": "INV-3"}') AS recorded_again,
        pg_temp.state_fingerprint() = (SELECT state FROM send_snapshot LIMIT 1) AS state_unchanged;
+
+-- forget_recipients between the posts of one message's recipients: the recipient it forgets
+-- takes the custom args it brought, whether the message's other recipients (event or send)
+-- arrived before the forget or after it (issue 19, found by the property harness: seed
+-- 4187793184). Each order, and its state equal to its recomputation.
+CREATE TEMP TABLE forget_snapshot (run text, state text, views text, differences bigint, old_record text, new_record text);
+CREATE FUNCTION pg_temp.post_around_forget(run text, others_first boolean) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  CALL pg_temp.empty_state();
+  PERFORM mailstatus.ingest_sendgrid_event('[{"email": "old@example.com", "timestamp": 1698800000, "event": "delivered", "sg_event_id": "fo1", "sg_message_id": "Forget1.filter0", "job": "J-old"}]');
+  IF others_first THEN
+    PERFORM mailstatus.ingest_sendgrid_event('[{"email": "new@example.com", "timestamp": 1700400000, "event": "delivered", "sg_event_id": "fo2", "sg_message_id": "Forget1.filter0", "job": "J-new"}]');
+    PERFORM mailstatus.record_send('Forget1', ARRAY['sent@example.com'], '{"job": "J-sent"}', '2023-11-19 12:00+00');
+  END IF;
+  PERFORM mailstatus.forget_recipients('2023-11-10 00:00+00');
+  IF NOT others_first THEN
+    PERFORM mailstatus.record_send('Forget1', ARRAY['sent@example.com'], '{"job": "J-sent"}', '2023-11-19 12:00+00');
+    PERFORM mailstatus.ingest_sendgrid_event('[{"email": "new@example.com", "timestamp": 1700400000, "event": "delivered", "sg_event_id": "fo2", "sg_message_id": "Forget1.filter0", "job": "J-new"}]');
+  END IF;
+  INSERT INTO forget_snapshot
+  SELECT run, pg_temp.state_fingerprint(), pg_temp.views_fingerprint(), (SELECT count(*) FROM mailstatus.state_differences()),
+         (SELECT string_agg(f.email, ', ' ORDER BY f.email) FROM mailstatus.recipient_status_for('{"job": "J-old"}') f),
+         (SELECT string_agg(f.email, ', ' ORDER BY f.email) FROM mailstatus.recipient_status_for('{"job": "J-new"}') f);
+END $$;
+SELECT pg_temp.post_around_forget('the others before the forget', true);
+SELECT pg_temp.post_around_forget('the others after the forget', false);
+SELECT count(DISTINCT state) AS distinct_states, count(DISTINCT views) AS distinct_views,
+       sum(differences) AS differences, count(*) AS runs FROM forget_snapshot;
+SELECT run, old_record, new_record FROM forget_snapshot ORDER BY run;
+SELECT message_id, email, custom_args FROM recipient_custom_args ORDER BY 1, 2;

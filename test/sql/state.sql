@@ -73,7 +73,7 @@ DELETE FROM suppression_state WHERE email = 'r2@example.com';
 UPDATE group_suppression_state SET resubscribed_at = resubscribed_at - interval '1 second' WHERE email = 'r0@example.com' AND asm_group_id = 1;
 UPDATE deliverability_day SET clicks = clicks + 1 WHERE day = '2023-11-15';
 DELETE FROM deliverability_category_day WHERE category = 'north' AND day = '2023-11-16';
-DELETE FROM message_custom_args WHERE message_id = 'Msg3';
+DELETE FROM recipient_custom_args WHERE message_id = 'Msg3';
 UPDATE recipient_count_by_status SET recipients = recipients + 1 WHERE status = 'delivered' AND machine_opens_counted;
 SELECT state, key FROM state_differences() ORDER BY 1, 2;
 ROLLBACK;
@@ -141,7 +141,7 @@ SELECT * FROM deliverability_daily ORDER BY day;
 SELECT forget_recipients('2023-11-01 00:00+00') AS forgotten;
 SELECT message_id, email FROM recipient ORDER BY 1, 2;
 SELECT count(*) AS sends_left FROM send WHERE message_id = 'F1';
-SELECT count(*) AS custom_args_left FROM message_custom_args WHERE message_id = 'F1';
+SELECT count(*) AS custom_args_left FROM recipient_custom_args WHERE message_id = 'F1';
 SELECT email, cause FROM suppression ORDER BY 1;
 SELECT day, sent, bounced, delivered FROM deliverability_daily ORDER BY day;
 SELECT status, recipients FROM status_counts ORDER BY status;
@@ -193,7 +193,7 @@ SELECT * FROM state_differences();
 SELECT stored FROM ingest_sendgrid_event('[{"email":"first@example.com","timestamp":1701100000,"event":"delivered","sg_event_id":"y1","sg_message_id":"Y1.filter.0","job":"J-1"}]');
 SELECT forget_recipients('2023-11-28 00:00:00+00') AS forgotten;
 SELECT stored FROM ingest_sendgrid_event('[{"email":"second@example.com","timestamp":1701300000,"event":"delivered","sg_event_id":"y2","sg_message_id":"Y1.filter.0","job":"J-2"}]');
-SELECT message_id, custom_args FROM message_custom_args WHERE message_id = 'Y1' ORDER BY 2;
+SELECT message_id, custom_args FROM recipient_custom_args WHERE message_id = 'Y1' ORDER BY 2;
 SELECT * FROM state_differences();
 
 -- Forgetting status changes workers have read.

@@ -6,7 +6,7 @@
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
-TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, message_custom_args,
+TRUNCATE event, rejected_event, send, recipient, suppression_state, group_suppression_state, recipient_custom_args,
          deliverability_day, deliverability_category_day, recipient_count_by_status, status_change, recipient_retention;
 
 -- Categories that grow: the category new to the recipient counts its whole activity (the

@@ -104,7 +104,7 @@ SELECT * FROM ingest_sendgrid_event($$[
 SELECT e.sg_event_id, e.message_id, e.attributed_message_id, e.custom_args FROM event e WHERE e.sg_event_id IN ('v20', 'v21', 'v22') ORDER BY 1;
 SELECT message_id, email, status, reason, custom_args FROM recipient_status
  WHERE email IN ('dee@example.com', 'edge71@example.com', 'edge72@example.com') ORDER BY 2, 1;
-SELECT message_id, custom_args FROM message_custom_args WHERE message_id IN ('Job8', 'Job9', 'Job10', '') ORDER BY 1, 2::text;
+SELECT message_id, custom_args FROM recipient_custom_args WHERE message_id IN ('Job8', 'Job9', 'Job10', '') ORDER BY 1, 2::text;
 SELECT message_id, email, status FROM recipient_status_for('{"attempt_note": "async"}');
 SELECT count(*) AS differences FROM state_differences();
 

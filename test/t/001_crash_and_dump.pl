@@ -112,7 +112,7 @@ $node->start;
 is($node->safe_psql('postgres', q{SELECT count(*) FROM mailstatus.event e WHERE mailstatus.event_key(e) LIKE 'b999-%'}),
 	'0', 'a call killed in flight stored no event');
 is($node->safe_psql('postgres', q{SELECT (SELECT count(*) FROM mailstatus.recipient WHERE message_id = 'M999')
-                                       + (SELECT count(*) FROM mailstatus.message_custom_args WHERE message_id = 'M999')
+                                       + (SELECT count(*) FROM mailstatus.recipient_custom_args WHERE message_id = 'M999')
                                        + (SELECT count(*) FROM mailstatus.status_change WHERE message_id = 'M999')}),
 	'0', 'a call killed in flight merged nothing into the state');
 state_is_right('postgres', 'after the second crash, every state row agrees with the events kept');
@@ -162,7 +162,7 @@ my @compared = (
 	[ 'the recipient state', q{SELECT r::text FROM mailstatus.recipient r} ],
 	[ 'the suppression states', q{SELECT s::text FROM mailstatus.suppression_state s
 	                              UNION ALL SELECT g::text FROM mailstatus.group_suppression_state g} ],
-	[ 'message_custom_args', q{SELECT a::text FROM mailstatus.message_custom_args a} ],
+	[ 'recipient_custom_args', q{SELECT a::text FROM mailstatus.recipient_custom_args a} ],
 	[ 'the counters', q{SELECT d::text FROM mailstatus.deliverability_day d
 	                    UNION ALL SELECT c::text FROM mailstatus.deliverability_category_day c
 	                    UNION ALL SELECT s::text FROM mailstatus.recipient_count_by_status s} ],

@@ -28,3 +28,37 @@ ALTER TABLE @extschema@.recipient_count_by_status RENAME CONSTRAINT status_count
 -- merge_recipients returns the merged rows (count_and_notify_merge, new, counts and notifies
 -- what they changed): its result columns change.
 DROP FUNCTION @extschema@.merge_recipients(@extschema@.recipient[]);
+
+-- message_custom_args is recipient_custom_args: kept per recipient, so forget_recipients forgets
+-- exactly the custom args the recipients it forgets brought (per message, what stayed depended
+-- on whether the message's other recipients had arrived yet). A 0.4.0 row goes to the
+-- recipients whose kept events or sends carried it, as 0.5.0 would have stored it; a row no
+-- kept event or send explains (retention dropped them) to every recipient of its message, so
+-- every lookup (recipient_status_for) finds what it found before the update.
+DROP VIEW @extschema@.recomputed_message_custom_args;
+ALTER TABLE @extschema@.message_custom_args RENAME TO recipient_custom_args;
+ALTER TABLE @extschema@.recipient_custom_args DROP CONSTRAINT message_custom_args_pkey;
+DROP INDEX @extschema@.message_custom_args_idx;
+ALTER TABLE @extschema@.recipient_custom_args ADD COLUMN email text COLLATE "C";
+WITH carried AS (
+    SELECT COALESCE(v.attributed_message_id, v.message_id) AS message_id, v.email,
+           pg_catalog.jsonb_hash_extended(v.custom_args, 0) AS args_hash
+      FROM @extschema@.event v WHERE v.custom_args IS NOT NULL
+    UNION
+    SELECT s.message_id, s.email, pg_catalog.jsonb_hash_extended(s.custom_args, 0)
+      FROM @extschema@.send s WHERE s.custom_args OPERATOR(pg_catalog.<>) '{}'::jsonb
+)
+INSERT INTO @extschema@.recipient_custom_args (message_id, args_hash, custom_args, email)
+SELECT a.message_id, a.args_hash, a.custom_args, r.email
+  FROM @extschema@.recipient_custom_args a
+  JOIN @extschema@.recipient r ON r.message_id OPERATOR(pg_catalog.=) a.message_id
+ WHERE a.email IS NULL
+   AND ((r.message_id, r.email, a.args_hash) IN (SELECT c.message_id, c.email, c.args_hash FROM carried c)
+        OR NOT EXISTS (SELECT FROM carried c
+                        WHERE c.message_id OPERATOR(pg_catalog.=) a.message_id
+                          AND c.args_hash OPERATOR(pg_catalog.=) a.args_hash));
+DELETE FROM @extschema@.recipient_custom_args WHERE email IS NULL;
+ALTER TABLE @extschema@.recipient_custom_args
+    ALTER COLUMN email SET NOT NULL,
+    ADD CONSTRAINT recipient_custom_args_pkey PRIMARY KEY (message_id, email, args_hash);
+-- altered: TABLE @extschema@.recipient_custom_args
