@@ -52,8 +52,9 @@ REVOKE ALL ON FUNCTION @extschema@.flush_lock_key() FROM PUBLIC;
 -- What a flush moves, while it runs: tables emptied by every flush (rows only ever seen by
 -- the flush that wrote them: one flush at a time), where each step of the merge reads them
 -- from. On Citus they are distributed like the state they feed (citus_layout): every step is
--- then one INSERT ... SELECT that each shard runs on its own rows, on its worker, and only
--- the counters' sums and the changes of status come back to the coordinator.
+-- then one INSERT ... SELECT that each shard runs on its own rows, on its worker; only the
+-- counters' sums, the changes of status and the few events that go to another shard (those
+-- counting in suppressions, the attributed async bounces) pass through the coordinator.
 -- (No keys to maintain: the rows come from landed_event, each once. Citus moves a shard by
 -- logical replication, which needs a replica identity: the whole row, the tables being
 -- empty but while a flush runs.)
@@ -71,16 +72,6 @@ CREATE TABLE @extschema@.flushing_suppression_event (LIKE @extschema@.event);
 ALTER TABLE @extschema@.flushing_suppression_event REPLICA IDENTITY FULL;
 COMMENT ON TABLE @extschema@.flushing_suppression_event IS
     'The new events of a flush that count in the suppression states; on Citus distributed by email with suppression_state';
-
-CREATE TABLE @extschema@.flushing_counts (
-    message_id text COLLATE "C" NOT NULL,
-    days @extschema@.deliverability_day[] NOT NULL,
-    category_days @extschema@.deliverability_category_day[] NOT NULL,
-    statuses @extschema@.recipient_count_by_status[] NOT NULL,
-    CONSTRAINT flushing_counts_pkey PRIMARY KEY (message_id)
-);
-COMMENT ON TABLE @extschema@.flushing_counts IS
-    'What a flush''s merge adds to the counters, per message (recipient_merge_counts), while it runs; on Citus distributed by message_id with event';
 
 -- The new events of a flush by the message whose recipient state they go to.
 CREATE VIEW @extschema@.flushing_recipient_event AS

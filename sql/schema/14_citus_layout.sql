@@ -30,8 +30,7 @@ SELECT l.step, l.table_name, l.placement, l.distribution_column, l.colocate_with
         (17, 'mailstatus.landing_flush'::regclass, 'coordinator', NULL::name, NULL::regclass),
         (18, 'mailstatus.flushing_event'::regclass, 'distributed', 'message_id'::name, 'mailstatus.event'::regclass),
         (19, 'mailstatus.flushing_attributed_event'::regclass, 'distributed', 'message_id'::name, 'mailstatus.event'::regclass),
-        (20, 'mailstatus.flushing_counts'::regclass, 'distributed', 'message_id'::name, 'mailstatus.event'::regclass),
-        (21, 'mailstatus.flushing_suppression_event'::regclass, 'distributed', 'email'::name, 'mailstatus.suppression_state'::regclass))
+        (20, 'mailstatus.flushing_suppression_event'::regclass, 'distributed', 'email'::name, 'mailstatus.suppression_state'::regclass))
        AS l(step, table_name, placement, distribution_column, colocate_with);
 COMMENT ON VIEW @extschema@.citus_layout IS
     'How to place each mailstatus table on Citus, in order: distributed (by message_id and co-located, or by email), a reference table, or left on the coordinator';
