@@ -158,8 +158,9 @@ REVOKE ALL ON FUNCTION @extschema@.recipient_state_holds(@extschema@.recipient, 
 -- row whose events all lie in the window equals its recomputation; one with events before it
 -- holds what the rules above say (each value the kept events decide is theirs); one whose
 -- events are all gone holds only times before the window. forget_recipients' cut-off: the
--- recipients it forgot are left out, and so are the events before it of a recipient whose
--- state starts after it (one forgotten, then seen again: those events are forgotten); the
+-- recipients it forgot are left out, and so are a recipient's events on the closed days
+-- before its state's first day (one forgotten, then seen again: those events are forgotten,
+-- even once a later cut-off closed the days it came back on); the
 -- days up to the cut-off's count every forgotten recipient, so they hold at least what the
 -- recipients kept make.
 CREATE FUNCTION @extschema@.state_differences()
@@ -172,7 +173,16 @@ DECLARE
     -- The days up to forgotten_before's count forgotten recipients; the first one after them.
     first_full_day date := (forgotten_before AT TIME ZONE 'UTC')::date OPERATOR(pg_catalog.+) 1;
     closed_until timestamptz := first_full_day::timestamp AT TIME ZONE 'UTC';
+    -- The recipients async bounces are attributed to, and the first day of each one's state.
+    async_messages text[];
+    async_emails text[];
+    async_first_days timestamptz[];
 BEGIN
+    SELECT pg_catalog.array_agg(r.message_id), pg_catalog.array_agg(r.email),
+           pg_catalog.array_agg(pg_catalog.date_trunc('day', r.first_event_at, 'UTC'))
+      INTO async_messages, async_emails, async_first_days
+      FROM mailstatus.recipient r
+     WHERE r.message_id IN (SELECT v.attributed_message_id FROM mailstatus.event v WHERE v.attributed_message_id IS NOT NULL);
     RETURN QUERY
     SELECT 'recipient', COALESCE(s.message_id, c.message_id) OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) COALESCE(s.email, c.email),
            ROW(s.reached, s.reached_human, s.first_event_at, s.last_event_at, s.opens, s.machine_opens, s.clicks,
@@ -184,16 +194,27 @@ BEGIN
                    FROM (SELECT COALESCE(e.message_id, d.message_id) AS message_id, e.events, d.sends
                            FROM (SELECT COALESCE(v.attributed_message_id, v.message_id) AS message_id,
                                         pg_catalog.array_agg(ROW(v.*)::mailstatus.event) AS events
-                                   -- The events of each recipient's state still kept: all, but for a
-                                   -- recipient whose state starts after the closed days, its events on
-                                   -- them (forgotten with it).
-                                   -- (Not a join with recipient on COALESCE(...): Citus joins
-                                   -- distributed tables only on their distribution columns.)
+                                   -- The events of each recipient's state still kept: all, but its
+                                   -- events on closed days before its state's first day (a recipient
+                                   -- forgotten, then seen again: they were forgotten with it; ingest
+                                   -- stores none there since). An async bounce's recipient is not
+                                   -- its row's (Citus joins distributed tables only on their
+                                   -- distribution columns): its first day is read beforehand.
                                    FROM (SELECT v.* FROM mailstatus.event v
-                                         WHERE v.occurred_at OPERATOR(pg_catalog.>=) closed_until
-                                            OR (COALESCE(v.attributed_message_id, v.message_id), v.email) NOT IN
-                                               (SELECT r.message_id, r.email FROM mailstatus.recipient r
-                                                 WHERE r.first_event_at OPERATOR(pg_catalog.>=) closed_until)) AS v
+                                           LEFT JOIN mailstatus.recipient r
+                                             ON r.message_id OPERATOR(pg_catalog.=) v.message_id AND r.email OPERATOR(pg_catalog.=) v.email
+                                          WHERE v.attributed_message_id IS NULL
+                                            AND (v.occurred_at OPERATOR(pg_catalog.>=) closed_until OR r.message_id IS NULL
+                                                 OR v.occurred_at OPERATOR(pg_catalog.>=) pg_catalog.date_trunc('day', r.first_event_at, 'UTC'))
+                                         UNION ALL
+                                         SELECT v.* FROM mailstatus.event v
+                                          WHERE v.attributed_message_id IS NOT NULL
+                                            AND (v.occurred_at OPERATOR(pg_catalog.>=) closed_until
+                                                 OR NOT EXISTS (SELECT FROM ROWS FROM (pg_catalog.unnest(async_messages), pg_catalog.unnest(async_emails),
+                                                                                       pg_catalog.unnest(async_first_days)) AS f(message_id, email, first_day)
+                                                                 WHERE f.message_id OPERATOR(pg_catalog.=) v.attributed_message_id
+                                                                   AND f.email OPERATOR(pg_catalog.=) v.email
+                                                                   AND v.occurred_at OPERATOR(pg_catalog.<) f.first_day))) AS v
                                   GROUP BY 1) AS e
                            FULL JOIN (SELECT v.message_id, pg_catalog.array_agg(v) AS sends FROM mailstatus.send v GROUP BY v.message_id) AS d
                              ON d.message_id OPERATOR(pg_catalog.=) e.message_id) AS m
@@ -240,13 +261,23 @@ BEGIN
                OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) c.custom_args::text, NULL::text, 'missing'
       FROM (SELECT DISTINCT a.message_id, a.email, pg_catalog.jsonb_hash_extended(a.custom_args, 0) AS args_hash, a.custom_args
               FROM (SELECT COALESCE(v.attributed_message_id, v.message_id) AS message_id, v.email, v.custom_args
-                      -- The events of the recipients kept: forget_recipients forgets a
-                      -- recipient's custom args with it.
+                      -- The events of the recipients kept, as the recipient check reads
+                      -- them: forget_recipients forgets a recipient's custom args with it.
                       FROM (SELECT v.* FROM mailstatus.event v
-                             WHERE v.occurred_at OPERATOR(pg_catalog.>=) closed_until
-                                OR (COALESCE(v.attributed_message_id, v.message_id), v.email) IN
-                                   (SELECT r.message_id, r.email FROM mailstatus.recipient r
-                                     WHERE r.first_event_at OPERATOR(pg_catalog.<) closed_until)) AS v
+                              JOIN mailstatus.recipient r
+                                ON r.message_id OPERATOR(pg_catalog.=) v.message_id AND r.email OPERATOR(pg_catalog.=) v.email
+                             WHERE v.attributed_message_id IS NULL
+                               AND (v.occurred_at OPERATOR(pg_catalog.>=) closed_until
+                                    OR v.occurred_at OPERATOR(pg_catalog.>=) pg_catalog.date_trunc('day', r.first_event_at, 'UTC'))
+                            UNION ALL
+                            SELECT v.* FROM mailstatus.event v
+                             WHERE v.attributed_message_id IS NOT NULL
+                               AND (v.occurred_at OPERATOR(pg_catalog.>=) closed_until
+                                    OR NOT EXISTS (SELECT FROM ROWS FROM (pg_catalog.unnest(async_messages), pg_catalog.unnest(async_emails),
+                                                                          pg_catalog.unnest(async_first_days)) AS f(message_id, email, first_day)
+                                                    WHERE f.message_id OPERATOR(pg_catalog.=) v.attributed_message_id
+                                                      AND f.email OPERATOR(pg_catalog.=) v.email
+                                                      AND v.occurred_at OPERATOR(pg_catalog.<) f.first_day))) AS v
                      WHERE v.custom_args IS NOT NULL
                     UNION ALL
                     SELECT v.message_id, v.email, v.custom_args FROM mailstatus.send v
