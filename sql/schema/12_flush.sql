@@ -268,10 +268,13 @@ REVOKE ALL ON FUNCTION @extschema@.store_landed_rejects(@extschema@.landed_rejec
 -- event landed before the window moved but flushed after it is rejected with the reason
 -- ingest gives (its month is gone). On Citus, one connection per worker runs every task of
 -- a flush (a background job, not a query to answer fast): the fewest connections to open,
--- keep and commit in two phases; the setting means nothing without Citus.
+-- keep and commit in two phases; and its TRUNCATE of the working tables reaches their shards
+-- even in a session that switched Citus' DDL propagation off (left there, their rows would be
+-- merged again by the next flush). The settings mean nothing without Citus.
 CREATE FUNCTION @extschema@.flush_landed(OUT flushed bigint, OUT stored bigint, OUT duplicates bigint, OUT rejected bigint)
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp
-    SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' SET citus.max_adaptive_executor_pool_size = 1 AS $$
+    SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' SET citus.max_adaptive_executor_pool_size = 1
+    SET citus.enable_ddl_propagation = on AS $$
 DECLARE
     window_start timestamptz;
     rejects mailstatus.landed_reject[];

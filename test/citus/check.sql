@@ -301,6 +301,22 @@ SELECT count(*) AS notifications_without_a_change FROM notification n
  WHERE NOT EXISTS (SELECT FROM mailstatus.status_change c, mark m WHERE c.id::text = n.extra AND c.id > m.last_change);
 SELECT dblink_disconnect('listener');
 
+-- A flush in a session that switched Citus' DDL propagation off still empties its working
+-- tables on every shard (its TRUNCATE propagates): nothing is left for the next flush to merge
+-- again.
+SET citus.enable_ddl_propagation = off;
+SELECT pg_temp.post('ddl propagation off', 'jsonb', $$[
+  {"email":"otto@example.com","timestamp":1700200000,"event":"delivered","sg_event_id":"o1","sg_message_id":"O1.filter.0"},
+  {"email":"otto@example.com","timestamp":1700200060,"event":"bounce","type":"bounce","sg_event_id":"o2","sg_message_id":"O1.filter.0"}
+]$$);
+SELECT flushed, stored FROM mailstatus.flush();
+RESET citus.enable_ddl_propagation;
+SELECT 'flushing_event' AS working_table, sum(result::bigint) AS rows_left_on_shards
+  FROM run_command_on_shards('mailstatus.flushing_event', 'SELECT count(*) FROM %s')
+UNION ALL
+SELECT 'flushing_suppression_event', sum(result::bigint)
+  FROM run_command_on_shards('mailstatus.flushing_suppression_event', 'SELECT count(*) FROM %s');
+
 -- Partitions: late events of months without a partition go to the default partition; making
 -- their partitions moves them out of it, on every worker, and the new partitions are
 -- distributed too.
