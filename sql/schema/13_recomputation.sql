@@ -38,6 +38,24 @@ SELECT DISTINCT a.message_id, a.email, pg_catalog.jsonb_hash_extended(a.custom_a
 COMMENT ON VIEW @extschema@.recomputed_recipient_custom_args IS
     'The custom args of each recipient, recomputed from the events and sends still kept';
 
+-- Whether an event lies before the first day of its recipient's state, given the recipients
+-- (message, address) and the first days of their states: an event of a recipient forgotten
+-- and seen again, forgotten with its former state. state_differences reads them beforehand for
+-- the async bounces (Citus joins distributed tables only on their distribution columns); no
+-- recipient given, or not among them: false.
+CREATE FUNCTION @extschema@.before_first_state_day(message_id text, email text, occurred_at timestamptz,
+                                                   messages text[], emails text[], first_days timestamptz[])
+    RETURNS boolean
+    LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+    RETURN EXISTS (SELECT FROM ROWS FROM (pg_catalog.unnest(messages), pg_catalog.unnest(emails), pg_catalog.unnest(first_days))
+                                 AS f(message_id, email, first_day)
+                    WHERE f.message_id OPERATOR(pg_catalog.=) before_first_state_day.message_id
+                      AND f.email OPERATOR(pg_catalog.=) before_first_state_day.email
+                      AND before_first_state_day.occurred_at OPERATOR(pg_catalog.<) f.first_day);
+COMMENT ON FUNCTION @extschema@.before_first_state_day(text, text, timestamptz, text[], text[], timestamptz[]) IS
+    'Whether an event of the recipient (message_id, email) occurred before the first day of its state, among the recipients and first days given (state_differences)';
+REVOKE ALL ON FUNCTION @extschema@.before_first_state_day(text, text, timestamptz, text[], text[], timestamptz[]) FROM PUBLIC;
+
 -- The counters are sums over the recipient state (all of it: retention drops no state) of
 -- what each recipient counts (activity_figures).
 CREATE VIEW @extschema@.recomputed_deliverability_day AS
@@ -210,11 +228,8 @@ BEGIN
                                          SELECT v.* FROM mailstatus.event v
                                           WHERE v.attributed_message_id IS NOT NULL
                                             AND (v.occurred_at OPERATOR(pg_catalog.>=) closed_until
-                                                 OR NOT EXISTS (SELECT FROM ROWS FROM (pg_catalog.unnest(async_messages), pg_catalog.unnest(async_emails),
-                                                                                       pg_catalog.unnest(async_first_days)) AS f(message_id, email, first_day)
-                                                                 WHERE f.message_id OPERATOR(pg_catalog.=) v.attributed_message_id
-                                                                   AND f.email OPERATOR(pg_catalog.=) v.email
-                                                                   AND v.occurred_at OPERATOR(pg_catalog.<) f.first_day))) AS v
+                                                 OR NOT mailstatus.before_first_state_day(v.attributed_message_id, v.email, v.occurred_at,
+                                                                                          async_messages, async_emails, async_first_days))) AS v
                                   GROUP BY 1) AS e
                            FULL JOIN (SELECT v.message_id, pg_catalog.array_agg(v) AS sends FROM mailstatus.send v GROUP BY v.message_id) AS d
                              ON d.message_id OPERATOR(pg_catalog.=) e.message_id) AS m
@@ -273,11 +288,8 @@ BEGIN
                             SELECT v.* FROM mailstatus.event v
                              WHERE v.attributed_message_id IS NOT NULL
                                AND (v.occurred_at OPERATOR(pg_catalog.>=) closed_until
-                                    OR NOT EXISTS (SELECT FROM ROWS FROM (pg_catalog.unnest(async_messages), pg_catalog.unnest(async_emails),
-                                                                          pg_catalog.unnest(async_first_days)) AS f(message_id, email, first_day)
-                                                    WHERE f.message_id OPERATOR(pg_catalog.=) v.attributed_message_id
-                                                      AND f.email OPERATOR(pg_catalog.=) v.email
-                                                      AND v.occurred_at OPERATOR(pg_catalog.<) f.first_day))) AS v
+                                    OR NOT mailstatus.before_first_state_day(v.attributed_message_id, v.email, v.occurred_at,
+                                                                             async_messages, async_emails, async_first_days))) AS v
                      WHERE v.custom_args IS NOT NULL
                     UNION ALL
                     SELECT v.message_id, v.email, v.custom_args FROM mailstatus.send v
