@@ -139,6 +139,20 @@ COMMENT ON FUNCTION @extschema@.reached_state_holds(bigint, bigint, timestamptz)
     'Whether a stored reached state agrees with its recomputation from the events since kept_since: the larger of both, and the recomputed one when reached since kept_since';
 REVOKE ALL ON FUNCTION @extschema@.reached_state_holds(bigint, bigint, timestamptz) FROM PUBLIC;
 
+-- A day's counters (a row of deliverability_day or deliverability_category_day, as jsonb)
+-- on a day partly before the kept window: each at least the recomputed one (the events
+-- forgotten or dropped that day counted too). Missing or NULL counters are 0.
+CREATE FUNCTION @extschema@.counts_at_least(stored jsonb, recomputed jsonb)
+    RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (SELECT COALESCE(pg_catalog.bool_and(COALESCE((stored OPERATOR(pg_catalog.->>) r.key)::bigint, 0)
+                                            OPERATOR(pg_catalog.>=) (r.value OPERATOR(pg_catalog.#>>) '{}')::bigint), true)
+          FROM pg_catalog.jsonb_each(recomputed) AS r
+         WHERE pg_catalog.jsonb_typeof(r.value) OPERATOR(pg_catalog.=) 'number');
+COMMENT ON FUNCTION @extschema@.counts_at_least(jsonb, jsonb) IS
+    'Whether every counter (number) of the recomputed row (jsonb) is at most the stored row''s, missing or NULL counting as 0';
+REVOKE ALL ON FUNCTION @extschema@.counts_at_least(jsonb, jsonb) FROM PUBLIC;
+
 -- A recipient whose first event or send precedes kept_since: the rules above for its states,
 -- latest values and last event; its first event no later, its counts and categories at least
 -- the recomputed ones; its activity exactly the recomputed one on the days wholly within the
@@ -307,16 +321,7 @@ BEGIN
                     d.unique_human_opens, d.machine_opens, d.clicks) IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)) AS s
       FULL JOIN mailstatus.recomputed_deliverability_day c ON c.day OPERATOR(pg_catalog.=) s.day
      WHERE CASE WHEN COALESCE(s.day, c.day) OPERATOR(pg_catalog.>=) first_full_day THEN ROW(s.*) IS DISTINCT FROM ROW(c.*)
-                ELSE NOT (COALESCE(s.sent, 0) OPERATOR(pg_catalog.>=) COALESCE(c.sent, 0)
-                          AND COALESCE(s.delivered, 0) OPERATOR(pg_catalog.>=) COALESCE(c.delivered, 0)
-                          AND COALESCE(s.bounced, 0) OPERATOR(pg_catalog.>=) COALESCE(c.bounced, 0)
-                          AND COALESCE(s.blocked, 0) OPERATOR(pg_catalog.>=) COALESCE(c.blocked, 0)
-                          AND COALESCE(s.dropped, 0) OPERATOR(pg_catalog.>=) COALESCE(c.dropped, 0)
-                          AND COALESCE(s.deferred, 0) OPERATOR(pg_catalog.>=) COALESCE(c.deferred, 0)
-                          AND COALESCE(s.spam_reports, 0) OPERATOR(pg_catalog.>=) COALESCE(c.spam_reports, 0)
-                          AND COALESCE(s.unique_human_opens, 0) OPERATOR(pg_catalog.>=) COALESCE(c.unique_human_opens, 0)
-                          AND COALESCE(s.machine_opens, 0) OPERATOR(pg_catalog.>=) COALESCE(c.machine_opens, 0)
-                          AND COALESCE(s.clicks, 0) OPERATOR(pg_catalog.>=) COALESCE(c.clicks, 0)) END;
+                ELSE NOT mailstatus.counts_at_least(pg_catalog.to_jsonb(s), pg_catalog.to_jsonb(c)) END;
 
     RETURN QUERY
     SELECT 'deliverability_category_day', COALESCE(s.day, c.day)::text OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) COALESCE(s.category, c.category, '(none)'),
@@ -327,16 +332,7 @@ BEGIN
       FULL JOIN mailstatus.recomputed_deliverability_category_day c
         ON c.day OPERATOR(pg_catalog.=) s.day AND c.category IS NOT DISTINCT FROM s.category
      WHERE CASE WHEN COALESCE(s.day, c.day) OPERATOR(pg_catalog.>=) first_full_day THEN ROW(s.*) IS DISTINCT FROM ROW(c.*)
-                ELSE NOT (COALESCE(s.sent, 0) OPERATOR(pg_catalog.>=) COALESCE(c.sent, 0)
-                          AND COALESCE(s.delivered, 0) OPERATOR(pg_catalog.>=) COALESCE(c.delivered, 0)
-                          AND COALESCE(s.bounced, 0) OPERATOR(pg_catalog.>=) COALESCE(c.bounced, 0)
-                          AND COALESCE(s.blocked, 0) OPERATOR(pg_catalog.>=) COALESCE(c.blocked, 0)
-                          AND COALESCE(s.dropped, 0) OPERATOR(pg_catalog.>=) COALESCE(c.dropped, 0)
-                          AND COALESCE(s.deferred, 0) OPERATOR(pg_catalog.>=) COALESCE(c.deferred, 0)
-                          AND COALESCE(s.spam_reports, 0) OPERATOR(pg_catalog.>=) COALESCE(c.spam_reports, 0)
-                          AND COALESCE(s.unique_human_opens, 0) OPERATOR(pg_catalog.>=) COALESCE(c.unique_human_opens, 0)
-                          AND COALESCE(s.machine_opens, 0) OPERATOR(pg_catalog.>=) COALESCE(c.machine_opens, 0)
-                          AND COALESCE(s.clicks, 0) OPERATOR(pg_catalog.>=) COALESCE(c.clicks, 0)) END;
+                ELSE NOT mailstatus.counts_at_least(pg_catalog.to_jsonb(s), pg_catalog.to_jsonb(c)) END;
 
     RETURN QUERY
     SELECT 'recipient_count_by_status', COALESCE(s.machine_opens_counted, c.machine_opens_counted)::text OPERATOR(pg_catalog.||) ' '
