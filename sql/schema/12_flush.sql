@@ -15,11 +15,15 @@ BEGIN
     INSERT INTO mailstatus.event AS e
     SELECT f.* FROM mailstatus.flushing_event f ORDER BY f.message_id, f.email, f.occurred_at, f.content_hash
     ON CONFLICT DO NOTHING;
-    DELETE FROM mailstatus.flushing_event f USING mailstatus.event e
-     WHERE e.message_id OPERATOR(pg_catalog.=) f.message_id AND e.occurred_at OPERATOR(pg_catalog.=) f.occurred_at
-       AND e.content_hash OPERATOR(pg_catalog.=) f.content_hash
-       AND NOT (e.xmin OPERATOR(pg_catalog.=) f.xmin
-                AND e.cmin::text::bigint OPERATOR(pg_catalog.>) f.cmin::text::bigint);
+    -- Each moved event looked up by its key (a subquery per row: one index probe in its
+    -- month's partition, whatever the size of event; as a join, the planner may hash every
+    -- stored event instead, on each flush).
+    DELETE FROM mailstatus.flushing_event f
+     WHERE (SELECT NOT (e.xmin OPERATOR(pg_catalog.=) f.xmin
+                        AND e.cmin::text::bigint OPERATOR(pg_catalog.>) f.cmin::text::bigint)
+              FROM mailstatus.event e
+             WHERE e.message_id OPERATOR(pg_catalog.=) f.message_id AND e.occurred_at OPERATOR(pg_catalog.=) f.occurred_at
+               AND e.content_hash OPERATOR(pg_catalog.=) f.content_hash);
     GET DIAGNOSTICS already_stored = ROW_COUNT;
     RETURN flushed OPERATOR(pg_catalog.-) already_stored;
 END $$;
