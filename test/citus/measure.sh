@@ -20,7 +20,10 @@
 # "net" also takes off what the cluster spends idle (measured for MEASURE_IDLE_SECONDS before)
 # for as long as the part took: Citus' maintenance daemons run whatever the load. Each
 # configuration starts from empty tables; the states are compared after each.
-# MEASURE_CONFIGS picks the Citus configurations (mode:shards:cached connections).
+# MEASURE_CONFIGS picks the Citus configurations (mode:shards:cached connections); MEASURE_RUNS
+# measures each that many times (each run from empty tables, the single server measured again
+# beside it), printing every run and the median and range of the ingest ratios: one run moves
+# by ±20% or more on a shared machine.
 # Run as the server's user, with PG_CONFIG set. Needs pgbench and bc.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,6 +35,7 @@ per_flush=${4:-10}
 reads=${5:-2000}
 warm=${MEASURE_WARM_BODIES:-4}
 idle=${MEASURE_IDLE_SECONDS:-15}
+runs=${MEASURE_RUNS:-1}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 bindir=$("${PG_CONFIG:-pg_config}" --bindir)
@@ -260,24 +264,40 @@ printf '%-56s %8s %8s\n' 'one server, direct, CPU seconds per 1000 events' \
   "$(ratio "$direct_ticks * 1000" "$ticks * $measured")" "$(ratio "$direct_net * 1000" "$ticks * $measured")"
 
 printf '\nCitus / one server in direct mode, CPU per event ("net": less what each cluster spends idle in as long)\n'
-printf '%-44s %8s %8s %12s %8s %14s %15s %5s %11s\n' '' 'cluster' 'net' 'coordinator' 'net' 'is_suppressed' 'message_status' 'same' 'cold flush'
+printf '%-52s %8s %8s %12s %8s %14s %15s %5s %11s\n' '' 'cluster' 'net' 'coordinator' 'net' 'is_suppressed' 'message_status' 'same' 'cold flush'
+# The median of some numbers, and their range: "median (min-max)".
+median_range() {
+  printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+                                              printf "%.2f (%.2f-%.2f)", m, v[1], v[NR] }'
+}
+
 for config in "${configs[@]}"; do
   IFS=: read -r mode shards conns <<<"$config"
-  setup "$single" direct
-  setup "$coordinator" "$mode" "$shards"
-  read -r s s_net _ _ <<<"$(measure_ingest direct "$single")"
-  read -r c c_net k k_net <<<"$(measure_ingest "$mode" "$coordinator" "${workers[@]}")"
-  on "$single" -c 'VACUUM ANALYZE' >/dev/null
-  on "$coordinator" -c 'VACUUM ANALYZE' >/dev/null
-  sup_single=$(read_ticks "$work/is_suppressed.sql" "$single")
-  sup_citus=$(PGOPTIONS="-c citus.max_cached_conns_per_worker=$conns" read_ticks "$work/is_suppressed.sql" "$coordinator" "${workers[@]}")
-  msg_single=$(read_ticks "$work/message_status.sql" "$single")
-  msg_citus=$(PGOPTIONS="-c citus.max_cached_conns_per_worker=$conns" read_ticks "$work/message_status.sql" "$coordinator" "${workers[@]}")
-  same=$(same_state)
-  # What a new session's first flush costs, in events' worth of one server's direct ingest.
-  cold=""
-  if [ "$mode" = landing ]; then cold=$(ratio "$(cold_flush "$coordinator" "${workers[@]}") * $measured" "$s"); fi
-  printf '%-44s %8s %8s %12s %8s %14s %15s %5s %11s\n' "$mode, $shards shards, $conns cached connections" \
-    "$(ratio "$c" "$s")" "$(ratio "$c_net" "$s_net")" "$(ratio "$k" "$s")" "$(ratio "$k_net" "$s_net")" \
-    "$(ratio "$sup_citus" "$sup_single")" "$(ratio "$msg_citus" "$msg_single")" "$same" "$cold"
+  cluster_ratios=() coordinator_ratios=()
+  for run in $(seq 1 "$runs"); do
+    setup "$single" direct
+    setup "$coordinator" "$mode" "$shards"
+    read -r s s_net _ _ <<<"$(measure_ingest direct "$single")"
+    read -r c c_net k k_net <<<"$(measure_ingest "$mode" "$coordinator" "${workers[@]}")"
+    on "$single" -c 'VACUUM ANALYZE' >/dev/null
+    on "$coordinator" -c 'VACUUM ANALYZE' >/dev/null
+    sup_single=$(read_ticks "$work/is_suppressed.sql" "$single")
+    sup_citus=$(PGOPTIONS="-c citus.max_cached_conns_per_worker=$conns" read_ticks "$work/is_suppressed.sql" "$coordinator" "${workers[@]}")
+    msg_single=$(read_ticks "$work/message_status.sql" "$single")
+    msg_citus=$(PGOPTIONS="-c citus.max_cached_conns_per_worker=$conns" read_ticks "$work/message_status.sql" "$coordinator" "${workers[@]}")
+    same=$(same_state)
+    # What a new session's first flush costs, in events' worth of one server's direct ingest.
+    cold=""
+    if [ "$mode" = landing ]; then cold=$(ratio "$(cold_flush "$coordinator" "${workers[@]}") * $measured" "$s"); fi
+    cluster_ratios+=("$(ratio "$c" "$s")") coordinator_ratios+=("$(ratio "$k" "$s")")
+    label="$mode, $shards shards, $conns cached connections"
+    [ "$runs" = 1 ] || label="$label, run $run"
+    printf '%-52s %8s %8s %12s %8s %14s %15s %5s %11s\n' "$label" \
+      "$(ratio "$c" "$s")" "$(ratio "$c_net" "$s_net")" "$(ratio "$k" "$s")" "$(ratio "$k_net" "$s_net")" \
+      "$(ratio "$sup_citus" "$sup_single")" "$(ratio "$msg_citus" "$msg_single")" "$same" "$cold"
+  done
+  if [ "$runs" -gt 1 ]; then
+    printf '%-52s cluster %s, coordinator %s\n' "  median of $runs runs (range)" \
+      "$(median_range "${cluster_ratios[@]}")" "$(median_range "${coordinator_ratios[@]}")"
+  fi
 done
