@@ -71,16 +71,18 @@ typedef struct RejectedElement
  * Plans prepared at their first use and kept for the backend's life.
  * PostgreSQL's plan cache plans them again when an object they name is
  * altered, dropped or made again (an extension update, DROP and CREATE
- * EXTENSION); what it cannot follow is the parameter type insert_events and
- * merge_events were prepared with, the event table's row type.  So they are
- * made again when mailstatus.event is another table: event_plans_for is the
- * one place that decides; the others take built-in types only.
+ * EXTENSION); what it cannot follow is the parameter type insert_events,
+ * merge_events and land_events were prepared with, the event table's row
+ * type.  So they are made again when mailstatus.event is another table:
+ * event_plans_for and land_plan_for are the places that decide; the others
+ * take built-in types only.
  */
 static struct
 {
 	Oid			event_relid;	/* the table insert_events was made for */
 	SPIPlanPtr	insert_events;
 	SPIPlanPtr	merge_events;
+	Oid			land_relid;		/* the table land_events was made for */
 	SPIPlanPtr	land_events;	/* landing mode: into landed_event */
 	SPIPlanPtr	insert_rejects;
 	SPIPlanPtr	land_rejects;	/* landing mode: into landed_reject */
@@ -354,9 +356,6 @@ event_plans_for(Oid event_relid)
 	{
 		SPI_freeplan(ingest_plans.insert_events);
 		SPI_freeplan(ingest_plans.merge_events);
-		if (ingest_plans.land_events != NULL)
-			SPI_freeplan(ingest_plans.land_events);
-		ingest_plans.land_events = NULL;	/* made again by the first landing post */
 		ingest_plans.insert_events = NULL;	/* until the next ones are made: preparing may fail */
 	}
 	ingest_plans.merge_events = prepare_kept_plan("SELECT mailstatus.merge_events($1)", 1, &argtype);
@@ -366,6 +365,34 @@ event_plans_for(Oid event_relid)
 		"SELECT pg_catalog.array_agg(s.e) FROM stored s",
 		1, &argtype);
 	ingest_plans.event_relid = event_relid;
+}
+
+/*
+ * Makes the landing plan again unless it was made for event_relid's table
+ * (see ingest_plans).  Apart from event_plans_for: preparing an insert into
+ * the event table locks it till the end of the transaction, which a landing
+ * post must not (a flush in another session, making the table's default
+ * partition, would wait for this post while this post waits for that one's
+ * landed rows).
+ */
+static void
+land_plan_for(Oid event_relid)
+{
+	Oid			argtype = get_array_type(get_rel_type_id(event_relid));
+
+	if (ingest_plans.land_events != NULL && ingest_plans.land_relid == event_relid)
+		return;
+	if (ingest_plans.land_events != NULL)
+	{
+		SPI_freeplan(ingest_plans.land_events);
+		ingest_plans.land_events = NULL;	/* until the next one is made: preparing may fail */
+	}
+	ingest_plans.land_events = prepare_kept_plan(
+		"WITH landed AS (INSERT INTO mailstatus.landed_event SELECT * FROM pg_catalog.unnest($1) "
+		"ON CONFLICT ON CONSTRAINT landed_event_pkey DO NOTHING RETURNING 1) "
+		"SELECT pg_catalog.count(*) FROM landed",
+		1, &argtype);
+	ingest_plans.land_relid = event_relid;
 }
 
 /* A time as text in UTC, whatever the session's time zone: the reasons stored say the same to everyone. */
@@ -762,17 +789,7 @@ land_batch(IngestBatch *batch)
 
 	if (batch->nrejected > 0)
 		store_rejects(batch);
-	event_plans_for(batch->event_relid);
-	if (ingest_plans.land_events == NULL)
-	{
-		Oid			argtype = get_array_type(get_rel_type_id(batch->event_relid));
-
-		ingest_plans.land_events = prepare_kept_plan(
-			"WITH landed AS (INSERT INTO mailstatus.landed_event SELECT * FROM pg_catalog.unnest($1) "
-			"ON CONFLICT ON CONSTRAINT landed_event_pkey DO NOTHING RETURNING 1) "
-			"SELECT pg_catalog.count(*) FROM landed",
-			1, &argtype);
-	}
+	land_plan_for(batch->event_relid);
 	if (ingest_plans.flush_when_due == NULL)
 		ingest_plans.flush_when_due = prepare_kept_plan("SELECT mailstatus.flush_when_due()", 0, NULL);
 	qsort(batch->events, batch->nevents, sizeof(StoredEvent), stored_event_compare);

@@ -1,7 +1,7 @@
 """The state property: the same events posted at random (split, shuffled, retried, by
-concurrent clients on both entry points, with sends and maintenance at random moments) give
-what they give posted once, in order, into a second database; and state_differences() is
-empty in both.
+concurrent clients on both entry points, directly or in landing mode with flushes at random
+moments, with sends and maintenance at random moments) give what they give posted once, in
+order, into a second database; and state_differences() is empty in both.
 
 Copyright (c) 2026, the mailstatus developers. PostgreSQL License: see LICENSE.
 """
@@ -113,6 +113,7 @@ class Run:
         self.burst_start = threading.Barrier(len(burst_clients)) if burst_clients else None
         self.maintenance_log = []
         self.forgot_status_changes = False
+        self.landing_available = False
 
     def fail(self, what, error):
         with self.cond:
@@ -128,9 +129,12 @@ class Run:
                 return False
         return True
 
-    def client(self, ops):
+    def client(self, client_id, ops):
+        landing = client_id in self.case.landing and self.landing_available
         try:
             conn = connect(self.conninfo, self.dbname)
+            if landing:
+                conn.execute("SET mailstatus.ingest_mode = landing")
         except psycopg.Error as e:
             self.fail("connect", e)
             return
@@ -151,6 +155,8 @@ class Run:
                             except threading.BrokenBarrierError:
                                 return      # another client failed (or the run timed out): reported there
                         call_post(conn, op.path, body)
+                        if landing and op.flush:
+                            conn.execute("SELECT * FROM mailstatus.flush()")
                     else:
                         call_send(conn, op)
                 except psycopg.Error as e:
@@ -205,6 +211,9 @@ class Run:
     def run(self):
         case = self.case
         with connect(self.conninfo, self.dbname) as conn:
+            # Landing mode is 0.5.0's: on an earlier version every client posts directly.
+            self.landing_available = conn.execute(
+                "SELECT to_regprocedure('mailstatus.flush()') IS NOT NULL").fetchone()[0]
             if not case.fresh:
                 conn.execute("SELECT mailstatus.ensure_event_default_partition()")
             for s in case.sends:
@@ -221,7 +230,7 @@ class Run:
             for _, op in ops:
                 if not op.free:
                     self.remaining[op.phase] += 1
-        threads = [threading.Thread(target=self.client, args=(ops,), daemon=True) for ops in per_client]
+        threads = [threading.Thread(target=self.client, args=(c, ops), daemon=True) for c, ops in enumerate(per_client)]
         threads.append(threading.Thread(target=self.maintenance, daemon=True))
         for t in threads:
             t.start()
@@ -237,6 +246,9 @@ class Run:
         if self.errors:
             raise HarnessFailure("a call failed:\n  " + "\n  ".join(self.errors),
                                  ["deadlock" if "SQLSTATE %s" % DEADLOCK in e else "call" for e in self.errors])
+        if case.landing and self.landing_available:
+            with connect(self.conninfo, self.dbname) as conn:
+                conn.execute("SELECT * FROM mailstatus.flush()")
 
 
 def first_phases(case):
@@ -547,8 +559,10 @@ def minimize(case, server, kind, seconds):
             e.body = {k: v for k, v in e.body.items() if k != key}
             c.events[index] = e
             attempt(c)
+    if case.landing:
+        attempt(without(landing=frozenset()))
     if case.clients > 1:
-        c = without(clients=1)
+        c = without(clients=1, landing=frozenset([0]) if case.landing else frozenset())
         for p in c.posts:
             p.client = 0
         for s in c.sends:

@@ -281,15 +281,18 @@ class Send:
 
 class Post:
     """One call of an entry point with these events (indices into the case's events). burst:
-    the post is one of a burst, whose clients start their burst posts together."""
+    the post is one of a burst, whose clients start their burst posts together. flush: its
+    client (in landing mode) calls flush() right after it."""
 
     def __init__(self, events, path, client, phase, order, free=False, burst=False):
         self.events, self.path, self.client, self.phase, self.order, self.free = events, path, client, phase, order, free
         self.burst = burst
+        self.flush = False
 
     def __repr__(self):
-        return "Post(%s, %s%s, client %d, phase %s, %d events: %s)" % (
-            self.path, "free" if self.free else "phased", ", burst" if self.burst else "", self.client, self.phase,
+        return "Post(%s, %s%s%s, client %d, phase %s, %d events: %s)" % (
+            self.path, "free" if self.free else "phased", ", burst" if self.burst else "",
+            ", then flush" if self.flush else "", self.client, self.phase,
             len(self.events), self.events if len(self.events) <= 40 else "%s ... %s" % (self.events[:20], self.events[-5:]))
 
 
@@ -302,16 +305,19 @@ class Barrier:
 
 
 class Case:
-    def __init__(self, clock, events, sends, posts, barriers, free_maintenance, clients, bulk):
+    """landing: the clients that post in landing mode (mailstatus.ingest_mode = landing)."""
+
+    def __init__(self, clock, events, sends, posts, barriers, free_maintenance, clients, bulk, landing=frozenset()):
         self.clock, self.events, self.sends, self.posts = clock, events, sends, posts
         self.barriers, self.free_maintenance, self.clients, self.bulk = barriers, free_maintenance, clients, bulk
+        self.landing = landing
 
     def __repr__(self):
         posted = {i for p in self.posts for i in p.events}
         explicit = [e for e in self.events if e.index in posted and not (e.message or "").startswith("Bulk")]
-        lines = ["Case(%d clients, %d events (%d bulk, seed %s), %d posts, %s)" %
-                 (self.clients, len(self.events), self.bulk[0], self.bulk[1], len(self.posts),
-                  "no partition yet" if self.fresh else "default partition made")]
+        lines = ["Case(%d clients%s, %d events (%d bulk, seed %s), %d posts, %s)" %
+                 (self.clients, ", landing: %s" % sorted(self.landing) if self.landing else "", len(self.events),
+                  self.bulk[0], self.bulk[1], len(self.posts), "no partition yet" if self.fresh else "default partition made")]
         lines += ["  %r" % e for e in explicit]
         lines += ["  %r" % s for s in self.sends]
         lines += ["  %r" % b for b in self.barriers]
@@ -495,6 +501,12 @@ def cases(draw, clock, max_bulk=4500, min_bulk=0, fresh_tables=True, barriers=Tr
         if burst == "always" or draw(st.booleans()):
             posts = [p for p in posts if p.events[0] < n_explicit] + burst_posts(bulk_seed + 2, events[n_explicit:],
                                                                                   clients, phases)
-    case = Case(clock, events, sends, posts, barriers, free_maintenance, clients, (bulk_count, bulk_seed))
+    # Landing mode, drawn after everything else (the case before it is as without it): some
+    # clients post in landing mode (their posts flush when due, a quarter of them flush
+    # right after), the others directly; the run ends with a flush.
+    landing = frozenset(draw(st.sets(st.integers(0, clients - 1))))
+    for p in posts:
+        p.flush = p.client in landing and draw(st.integers(0, 3)) == 0
+    case = Case(clock, events, sends, posts, barriers, free_maintenance, clients, (bulk_count, bulk_seed), landing)
     case.fresh = fresh
     return case
