@@ -344,6 +344,15 @@ ingest_batch_init(IngestBatch *batch, const char *function)
 	UnlockRelationOid(batch->event_relid, AccessShareLock);
 }
 
+/* Frees a kept plan, if any, and forgets it (until it is made again: preparing may fail). */
+static void
+drop_kept_plan(SPIPlanPtr *plan)
+{
+	if (*plan != NULL)
+		SPI_freeplan(*plan);
+	*plan = NULL;
+}
+
 /* Makes the plans that take the event table's row type again unless they were made for event_relid's table (see ingest_plans). */
 static void
 event_plans_for(Oid event_relid)
@@ -352,12 +361,8 @@ event_plans_for(Oid event_relid)
 
 	if (ingest_plans.insert_events != NULL && ingest_plans.event_relid == event_relid)
 		return;
-	if (ingest_plans.insert_events != NULL)
-	{
-		SPI_freeplan(ingest_plans.insert_events);
-		SPI_freeplan(ingest_plans.merge_events);
-		ingest_plans.insert_events = NULL;	/* until the next ones are made: preparing may fail */
-	}
+	drop_kept_plan(&ingest_plans.insert_events);
+	drop_kept_plan(&ingest_plans.merge_events);
 	ingest_plans.merge_events = prepare_kept_plan("SELECT mailstatus.merge_events($1)", 1, &argtype);
 	ingest_plans.insert_events = prepare_kept_plan(
 		"WITH stored AS (INSERT INTO mailstatus.event AS e SELECT * FROM pg_catalog.unnest($1) "
@@ -382,11 +387,7 @@ land_plan_for(Oid event_relid)
 
 	if (ingest_plans.land_events != NULL && ingest_plans.land_relid == event_relid)
 		return;
-	if (ingest_plans.land_events != NULL)
-	{
-		SPI_freeplan(ingest_plans.land_events);
-		ingest_plans.land_events = NULL;	/* until the next one is made: preparing may fail */
-	}
+	drop_kept_plan(&ingest_plans.land_events);
 	ingest_plans.land_events = prepare_kept_plan(
 		"WITH landed AS (INSERT INTO mailstatus.landed_event SELECT * FROM pg_catalog.unnest($1) "
 		"ON CONFLICT ON CONSTRAINT landed_event_pkey DO NOTHING RETURNING 1) "
