@@ -199,8 +199,10 @@ spi_value(const char *query, bool *isnull)
  * something of them (reject_if_on_closed_days).  FOR SHARE holds off a
  * concurrent drop_event_partitions or forget_recipients until this
  * transaction ends, so no event of this batch lands in a month being dropped
- * or is judged against a cut-off being moved.  A landing post takes no lock:
- * the flush checks the retention window again, under that lock.
+ * or is judged against a cut-off being moved.  A landing post takes neither
+ * lock (on Citus both tables are reference tables, locked on every node): the
+ * flush checks the retention window again, under its lock, and the landing
+ * table held since lock_landing_table keeps forget_recipients waiting.
  */
 static void
 read_retention(IngestBatch *batch)
@@ -224,6 +226,20 @@ read_retention(IngestBatch *batch)
 	batch->has_closed_days = !isnull;
 	if (!isnull)
 		batch->closed_until = DatumGetTimestampTz(closed_until);
+}
+
+/*
+ * A landing post holds its landing table from before it reads the cut-off of
+ * forget_recipients, which it reads without a lock: forget_recipients locks
+ * the table (SHARE) before it flushes and moves the cut-off, so it waits for
+ * the posts under way, its flush merges their events before it forgets, and a
+ * post after it reads the new cut-off.  (Otherwise an event judged by the old
+ * cut-off and flushed after the forget brought a forgotten recipient back.)
+ */
+static void
+lock_landing_table(void)
+{
+	RangeVarGetRelid(makeRangeVar("mailstatus", "landed_event", -1), RowExclusiveLock, false);
 }
 
 /*
@@ -333,6 +349,8 @@ ingest_batch_init(IngestBatch *batch, const char *function)
 								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	if (batch->landing)
+		lock_landing_table();
 	read_retention(batch);
 	/* A landing post leaves the event table alone: the flush makes the partition. */
 	if (!batch->landing)

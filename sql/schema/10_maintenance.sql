@@ -223,10 +223,13 @@ DECLARE
     forgotten bigint;
 BEGIN
     -- Ingest and record_send read the cut-off FOR SHARE and judge late events by it: taken
-    -- first, it waits for the posts under way and holds new ones until the recipients and
-    -- the cut-off change together.
+    -- first, it waits for the direct posts under way and holds new ones until the recipients
+    -- and the cut-off change together.
     LOCK TABLE mailstatus.recipient_retention IN EXCLUSIVE MODE;
-    -- The recipients as they stand, with what has landed on this node (landing mode).
+    -- The recipients as they stand, with what has landed on this node (landing mode): a
+    -- landing post reads the cut-off without a lock but holds landed_event from before, so
+    -- this waits for the posts under way, and holds new ones, until the forget is done.
+    LOCK TABLE mailstatus.landed_event IN SHARE MODE;
     PERFORM pg_catalog.pg_advisory_xact_lock(mailstatus.flush_lock_key(), 0);
     PERFORM mailstatus.flush_landed();
     WITH gone AS (

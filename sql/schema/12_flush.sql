@@ -17,10 +17,11 @@ BEGIN
     ON CONFLICT DO NOTHING;
     -- Each moved event looked up by its key (a subquery per row: one index probe in its
     -- month's partition, whatever the size of event; as a join, the planner may hash every
-    -- stored event instead, on each flush).
+    -- stored event instead, on each flush). bool_or: a partition made without the key may
+    -- hold an event twice.
     DELETE FROM mailstatus.flushing_event f
-     WHERE (SELECT NOT (e.xmin OPERATOR(pg_catalog.=) f.xmin
-                        AND e.cmin::text::bigint OPERATOR(pg_catalog.>) f.cmin::text::bigint)
+     WHERE (SELECT pg_catalog.bool_or(NOT (e.xmin OPERATOR(pg_catalog.=) f.xmin
+                                          AND e.cmin::text::bigint OPERATOR(pg_catalog.>) f.cmin::text::bigint))
               FROM mailstatus.event e
              WHERE e.message_id OPERATOR(pg_catalog.=) f.message_id AND e.occurred_at OPERATOR(pg_catalog.=) f.occurred_at
                AND e.content_hash OPERATOR(pg_catalog.=) f.content_hash);
@@ -298,6 +299,10 @@ BEGIN
           INTO rejects FROM late e;
     END IF;
     rejected := COALESCE(pg_catalog.cardinality(rejects), 0);
+    -- The event table's default partition before the rejects, the order of a direct post
+    -- (which makes it, then stores its rejects): in the other order a flush and a direct post
+    -- of the same rejected element on a table without partitions waited for each other.
+    PERFORM mailstatus.ensure_event_default_partition();
     IF rejected OPERATOR(pg_catalog.>) 0 THEN
         PERFORM mailstatus.store_landed_rejects(rejects);
     END IF;
@@ -305,7 +310,6 @@ BEGIN
     flushed := mailstatus.move_landed_events();
     stored := 0;
     IF flushed OPERATOR(pg_catalog.>) 0 THEN
-        PERFORM mailstatus.ensure_event_default_partition();
         stored := mailstatus.store_flushing_events(flushed);
         IF stored OPERATOR(pg_catalog.>) 0 THEN
             attributed := mailstatus.move_attributed_events();

@@ -247,8 +247,12 @@ class Run:
             raise HarnessFailure("a call failed:\n  " + "\n  ".join(self.errors),
                                  ["deadlock" if "SQLSTATE %s" % DEADLOCK in e else "call" for e in self.errors])
         if case.landing and self.landing_available:
-            with connect(self.conninfo, self.dbname) as conn:
-                conn.execute("SELECT * FROM mailstatus.flush()")
+            try:
+                with connect(self.conninfo, self.dbname) as conn:
+                    conn.execute("SELECT * FROM mailstatus.flush()")
+            except psycopg.Error as e:
+                raise HarnessFailure("the final flush failed: %s" % e,
+                                     ["deadlock" if e.sqlstate == DEADLOCK else "call"]) from e
 
 
 def first_phases(case):
