@@ -141,16 +141,19 @@ REVOKE ALL ON FUNCTION @extschema@.reached_state_holds(bigint, bigint, timestamp
 
 -- A day's counters (a row of deliverability_day or deliverability_category_day, as jsonb)
 -- on a day partly before the kept window: each at least the recomputed one (the events
--- forgotten or dropped that day counted too). Missing or NULL counters are 0.
+-- forgotten or dropped that day counted too). A counter is a key holding a number in either
+-- row; missing or NULL, it is 0 (so a negative stored counter fails, recomputed or not).
 CREATE FUNCTION @extschema@.counts_at_least(stored jsonb, recomputed jsonb)
     RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN (SELECT COALESCE(pg_catalog.bool_and(COALESCE((stored OPERATOR(pg_catalog.->>) r.key)::bigint, 0)
-                                            OPERATOR(pg_catalog.>=) (r.value OPERATOR(pg_catalog.#>>) '{}')::bigint), true)
-          FROM pg_catalog.jsonb_each(recomputed) AS r
-         WHERE pg_catalog.jsonb_typeof(r.value) OPERATOR(pg_catalog.=) 'number');
+RETURN (SELECT COALESCE(pg_catalog.bool_and(COALESCE((stored OPERATOR(pg_catalog.->>) k.key)::bigint, 0)
+                                            OPERATOR(pg_catalog.>=) COALESCE((recomputed OPERATOR(pg_catalog.->>) k.key)::bigint, 0)), true)
+          FROM (SELECT pg_catalog.jsonb_object_keys(COALESCE(stored, '{}'::jsonb)
+                                                    OPERATOR(pg_catalog.||) COALESCE(recomputed, '{}'::jsonb))) AS k(key)
+         WHERE pg_catalog.jsonb_typeof(stored OPERATOR(pg_catalog.->) k.key) OPERATOR(pg_catalog.=) 'number'
+            OR pg_catalog.jsonb_typeof(recomputed OPERATOR(pg_catalog.->) k.key) OPERATOR(pg_catalog.=) 'number');
 COMMENT ON FUNCTION @extschema@.counts_at_least(jsonb, jsonb) IS
-    'Whether every counter (number) of the recomputed row (jsonb) is at most the stored row''s, missing or NULL counting as 0';
+    'Whether every counter (a key holding a number in either row) of the stored row (jsonb) is at least the recomputed row''s, missing or NULL counting as 0';
 REVOKE ALL ON FUNCTION @extschema@.counts_at_least(jsonb, jsonb) FROM PUBLIC;
 
 -- A recipient whose first event or send precedes kept_since: the rules above for its states,

@@ -2,7 +2,8 @@
 -- the change log records under each setting of mailstatus.count_machine_opens, and the time
 -- recipient_status shows; an async bounce's attribution (the latest send) and its custom args;
 -- forget_recipients' exact cut-off and the recipients without a status it forgets; the day
--- boundaries of deliverability in time zones other than UTC; mail_status_agg read from an index.
+-- boundaries of deliverability in time zones other than UTC; mail_status_agg read from an index;
+-- counts_at_least, the check state_differences makes of a day partly before the kept window.
 SET search_path = mailstatus, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
@@ -77,3 +78,16 @@ ANALYZE statuses;
 SET enable_seqscan = off;
 SELECT mail_status_agg(s) FROM statuses;
 RESET enable_seqscan;
+
+-- counts_at_least, which state_differences asks of a day partly before the kept window (its
+-- rows as jsonb): every counter stored at least the recomputed one, a counter missing or NULL
+-- on either side 0, so a negative stored counter fails even where nothing is recomputed.
+SELECT s AS stored, r AS recomputed, counts_at_least(s::jsonb, r::jsonb) AS holds
+  FROM (VALUES ('{"day": "2023-11-14", "sent": 3, "clicks": 1}', '{"day": "2023-11-14", "sent": 2, "clicks": 1}'),
+               ('{"sent": 3, "clicks": null}', '{"sent": 2, "clicks": 1}'),
+               ('{"sent": 3, "clicks": 1}', '{"sent": 2, "clicks": null}'),
+               (NULL, '{"sent": 2}'),
+               ('{"sent": -1}', NULL),
+               ('{"sent": 0}', NULL),
+               (NULL, NULL),
+               ('{"sent": 9223372036854775807}', '{"sent": 9223372036854775806}')) AS v(s, r);
